@@ -1,0 +1,3 @@
+from aigi_scd.cli import main
+
+main()

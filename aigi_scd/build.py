@@ -1,0 +1,298 @@
+"""`aigi-scd build`: prompts → pipelines → filters → shards → dataset card, resumable shard by shard.
+
+The work is fixed up front: every (model, prompt, image index) gets a seed and a place in a shard.
+A shard is generated, filtered and written as a unit; its stats file, written last, marks it done.
+A rerun with the same configuration skips done shards and regenerates the others from scratch, so
+after a crash or a kill it produces exactly the samples of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+import aigi_scd
+from aigi_scd.errors import ConfigError, OutputDirError
+from aigi_scd.filters import Candidate, default_chain, encode_png, run_chain
+from aigi_scd.pipelines.card import ModelCard
+from aigi_scd.pipelines.device import pick_device, pick_dtype
+from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
+from aigi_scd.pipelines.preflight import check_available
+from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
+from aigi_scd.prompts.spec import PromptSpec
+from aigi_scd.sample import json_bytes, sample_json
+from aigi_scd.shards import (
+    AtomicTarWriter,
+    discard_shard,
+    finished_shards,
+    model_data_dir,
+    model_reject_dir,
+    read_json,
+    reject_name,
+    shard_name,
+    stats_name,
+    write_json_atomic,
+)
+
+MANIFEST = "build.json"
+MANIFEST_FORMAT = "aigi-scd-build/1"
+# What a build writes at the top of its folder; --overwrite removes these and nothing else.
+MANAGED_ENTRIES = ("data", "rejects", "README.md", MANIFEST)
+
+
+@dataclass
+class BuildConfig:
+    """What determines the samples of a build. Two runs with equal configs write equal samples."""
+
+    cards: list[ModelCard]
+    prompts: list[PromptSpec]
+    suite: str
+    seed: int
+    images_per_prompt: int = 1
+    shard_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.images_per_prompt < 1:
+            raise ConfigError(f"--images-per-prompt must be at least 1, got {self.images_per_prompt}")
+        if self.shard_size < 1:
+            raise ConfigError(f"--shard-size must be at least 1, got {self.shard_size}")
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "models": {card.name: card.fingerprint() for card in self.cards},
+            "suite": self.suite,
+            "prompt_ids": [p.id for p in self.prompts],
+            "seed": self.seed,
+            "images_per_prompt": self.images_per_prompt,
+            "shard_size": self.shard_size,
+        }
+
+
+@dataclass
+class Runtime:
+    """How to run: does not change which samples a build holds (device and dtype are recorded per sample)."""
+
+    batch_size: int = 4
+    device: str | None = None
+    dtype: str | None = None
+    cache_dir: Path | None = None
+    progress: bool = True
+
+
+@dataclass
+class ModelReport:
+    name: str
+    shards: int = 0
+    shards_skipped: int = 0
+    generated: int = 0
+    kept: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    models: list[ModelReport] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        return sum(m.kept for m in self.models)
+
+
+def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    parts = []
+    for key in new:
+        if old.get(key) != new[key]:
+            if key == "prompt_ids":
+                parts.append("the prompts differ")
+            elif key == "models":
+                was, now = ",".join(old.get(key) or {}), ",".join(new[key])
+                parts.append(f"models: was {was}, now {now}" if was != now else "a model card changed")
+            else:
+                parts.append(f"{key}: was {old.get(key)!r}, now {new[key]!r}")
+    return "; ".join(parts) or "the configuration differs"
+
+
+def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
+    """Make `out` ready for this build; returns True when resuming an existing build of the same config."""
+    out = Path(out)
+    manifest_path = out / MANIFEST
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"--out {out} is a file; give a folder")
+    if manifest_path.is_file():
+        try:
+            old = read_json(manifest_path)
+        except ValueError:
+            old = {}
+        if old.get("config") == manifest["config"]:
+            return True
+        if not overwrite:
+            raise OutputDirError(
+                f"{out} holds a build with a different configuration "
+                f"({_describe_difference(old.get('config') or {}, manifest['config'])}). Rerun with the original "
+                "options to resume it, choose another --out, or pass --overwrite to delete it and start again."
+            )
+        for entry in MANAGED_ENTRIES:
+            path = out / entry
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    elif out.is_dir() and any(out.iterdir()):
+        raise OutputDirError(
+            f"{out} is not empty and holds no aigi-scd build ({MANIFEST} is missing); "
+            "choose a new or empty folder for --out (--overwrite never deletes folders it did not create)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(manifest_path, manifest)
+    return False
+
+
+def _write_shard(
+    out: Path,
+    loaded: LoadedPipeline,
+    index: int,
+    items: Sequence[WorkItem],
+    runtime: Runtime,
+    filters: list,
+    bar: tqdm,
+) -> dict[str, Any]:
+    model = loaded.card.name
+    discard_shard(out, model, index)
+    kept = AtomicTarWriter(model_data_dir(out, model) / shard_name(index))
+    rejected = AtomicTarWriter(model_reject_dir(out, model) / reject_name(index))
+    began = time.perf_counter()
+    generation_seconds = 0.0
+    rejects_by_filter: dict[str, int] = {}
+    keys: list[str] = []
+    try:
+        for batch in generate(loaded, items, runtime.batch_size):
+            generation_seconds += batch[0].batch_seconds
+            candidates = []
+            for g in batch:
+                png = encode_png(g.pixels) if g.pixels is not None else None
+                candidates.append(Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem))
+            run_chain(filters, candidates)
+            for g, c in zip(batch, candidates, strict=True):
+                record = sample_json(generated=g, loaded=loaded, candidate=c)
+                fields = {"json": json_bytes(record)}
+                if c.png is not None:
+                    fields["png"] = c.png
+                if c.rejected_by is None:
+                    kept.write(c.key, fields)
+                    keys.append(c.key)
+                else:
+                    rejected.write(c.key, fields)
+                    name = c.rejected_by.name
+                    rejects_by_filter[name] = rejects_by_filter.get(name, 0) + 1
+            bar.update(len(batch))
+        kept.commit()
+        rejected.commit()
+    except BaseException:
+        kept.abort()
+        rejected.abort()
+        raise
+    stats = {
+        "shard": index,
+        "model": model,
+        "tar": shard_name(index),
+        "planned": len(items),
+        "kept": kept.count,
+        "rejected": rejected.count,
+        "rejects_by_filter": rejects_by_filter,
+        "filters": [f.name for f in filters],
+        "keys": keys,
+        "seconds": time.perf_counter() - began,
+        "generation_seconds": generation_seconds,
+        "images_per_second": len(items) / generation_seconds if generation_seconds else None,
+        "device": loaded.device,
+        "dtype": loaded.dtype,
+        "batch_size": runtime.batch_size,
+    }
+    write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
+    return stats
+
+
+def _free_accelerator_memory() -> None:
+    """Give a finished model's memory back before the next model loads."""
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def build(
+    config: BuildConfig,
+    out: Path,
+    runtime: Runtime | None = None,
+    *,
+    overwrite: bool = False,
+    command: str | None = None,
+    filters: list | None = None,
+) -> BuildReport:
+    """Generate, filter and shard every planned image of every model into `out`; resume what is done."""
+    runtime = runtime or Runtime()
+    if runtime.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
+    out = Path(out)
+    device = pick_device(runtime.device)
+    for card in config.cards:
+        check_available(card)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "aigi_scd": aigi_scd.__version__,
+        "config": config.identity(),
+        "models": [card.name for card in config.cards],  # in --models order (json objects are sorted)
+        "cards": {card.name: card.snapshot() for card in config.cards},
+        "prompts": [p.to_json() for p in config.prompts],
+        "command": command,
+    }
+    prepare_out(out, manifest, overwrite)
+    filters = default_chain() if filters is None else filters
+    plans = {
+        card.name: plan_items(card.name, config.prompts, config.images_per_prompt, config.seed) for card in config.cards
+    }
+    total = sum(len(items) for items in plans.values())
+    report = BuildReport(out=out)
+    with tqdm(total=total, unit="img", desc="build", disable=not runtime.progress, dynamic_ncols=True) as bar:
+        for card in config.cards:
+            items = plans[card.name]
+            shards = [items[i : i + config.shard_size] for i in range(0, len(items), config.shard_size)]
+            done = finished_shards(out, card.name)
+            model_report = ModelReport(card.name, shards=len(shards))
+            report.models.append(model_report)
+            loaded = None
+            try:
+                for index, shard_items in enumerate(shards):
+                    if index in done:
+                        stats = done[index]
+                        model_report.shards_skipped += 1
+                        bar.update(len(shard_items))
+                    else:
+                        if loaded is None:
+                            bar.set_postfix_str(f"loading {card.name}")
+                            loaded = load_pipeline(
+                                card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
+                            )
+                        bar.set_postfix_str(card.name)
+                        stats = _write_shard(out, loaded, index, shard_items, runtime, filters, bar)
+                        model_report.generated += stats["planned"]
+                        model_report.seconds += stats["seconds"]
+                    model_report.kept += stats["kept"]
+                    model_report.rejected += stats["rejected"]
+            finally:
+                loaded = None
+                _free_accelerator_memory()
+    from aigi_scd.datacard import write_dataset_card
+
+    write_dataset_card(out)
+    return report

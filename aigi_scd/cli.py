@@ -1,0 +1,198 @@
+"""The `aigi-scd` command line: parse options, call one function, print a summary."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from aigi_scd import __version__
+from aigi_scd.errors import AigiScdError
+
+
+class _Group(click.Group):
+    """Turns AigiScdError into a one-line message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AigiScdError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="aigi-scd")
+def cli() -> None:
+    """Build AIGI-SCD, a benchmark of AI-generated images for ultra-low-bitrate semantic compression.
+
+    \b
+    Start offline, with tiny random-weight pipelines (no downloads):
+      aigi-scd build --models tiny-sdxl,tiny-pixart --num-prompts 6 --seed 0 --out out/tiny
+    On a machine with a GPU and a hub connection, with real models:
+      aigi-scd build --models sdxl,pixart --num-prompts 1000 --out out/aigi-scd
+    Then: datasets.load_dataset("out/aigi-scd")
+    """
+
+
+@cli.command()
+@click.option(
+    "--models",
+    "models_spec",
+    required=True,
+    metavar="NAMES",
+    help="Comma-separated model cards: names from `aigi-scd models` or paths to card .yaml files.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder. Rerunning the same command resumes it.",
+)
+@click.option(
+    "--num-prompts", type=int, default=None, help="How many prompts to draw from the suite (default: all of them)."
+)
+@click.option(
+    "--prompts",
+    "suite",
+    default="starter",
+    show_default=True,
+    metavar="SUITE",
+    help="Prompt suite: a name from the prompts/ registry or a path to a suite .yaml file.",
+)
+@click.option(
+    "--images-per-prompt",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Images per prompt and model, each with its own seed.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Build seed: picks the prompts and every image's seed."
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Prompts per pipeline call. Does not change which samples are made.",
+)
+@click.option(
+    "--shard-size",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Samples per WebDataset shard (also the unit of resuming).",
+)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--dtype",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "float16", "bfloat16", "float32"]),
+    help="auto: the card's half precision on GPUs, float32 on CPU.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="AIGI_SCD_CACHE",
+    default=None,
+    help="Where tiny offline pipelines are built [env AIGI_SCD_CACHE; ~/.cache/aigi-scd].",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Delete an existing build of a different configuration in --out and start again."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build(
+    models_spec,
+    out,
+    num_prompts,
+    suite,
+    images_per_prompt,
+    seed,
+    batch_size,
+    shard_size,
+    device,
+    dtype,
+    cache_dir,
+    overwrite,
+    quiet,
+) -> None:
+    """Generate images with text-to-image models into WebDataset shards with full provenance.
+
+    Every image is filtered (undecodable and blank images are rejected, with their reason, into
+    OUT/rejects/), written to OUT/data/<model>/train-NNNNN.tar with a json of its prompt, model card,
+    seed and settings, and described in OUT/README.md so that datasets.load_dataset(OUT) loads it.
+    """
+    from aigi_scd.build import BuildConfig, Runtime
+    from aigi_scd.build import build as run_build
+    from aigi_scd.pipelines.card import load_cards
+    from aigi_scd.prompts import load_suite, select_prompts
+
+    cards = load_cards(models_spec)
+    specs = load_suite(suite)
+    prompts = select_prompts(specs, num_prompts if num_prompts is not None else len(specs), seed)
+    config = BuildConfig(
+        cards=cards, prompts=prompts, suite=suite, seed=seed, images_per_prompt=images_per_prompt, shard_size=shard_size
+    )
+    command = shlex.join(
+        [
+            "aigi-scd",
+            "build",
+            "--models",
+            models_spec,
+            "--prompts",
+            suite,
+            "--num-prompts",
+            str(len(prompts)),
+            "--images-per-prompt",
+            str(images_per_prompt),
+            "--seed",
+            str(seed),
+            "--shard-size",
+            str(shard_size),
+            "--out",
+            str(out),
+        ]
+    )
+    runtime = Runtime(batch_size=batch_size, device=device, dtype=dtype, cache_dir=cache_dir, progress=not quiet)
+    report = run_build(config, out, runtime, overwrite=overwrite, command=command)
+    click.echo(f"\n{'model':<20} {'kept':>6} {'rejected':>9} {'shards':>7} {'resumed':>8} {'seconds':>8}")
+    for m in report.models:
+        click.echo(f"{m.name:<20} {m.kept:>6} {m.rejected:>9} {m.shards:>7} {m.shards_skipped:>8} {m.seconds:>8.1f}")
+    click.echo(f"\n{report.kept} images in {out}. Load them with: datasets.load_dataset({str(out)!r}, split='train')")
+
+
+@cli.command()
+@click.option("--verbose", "-v", is_flag=True, help="Also show dtype, scheduler and extra call arguments.")
+def models(verbose: bool) -> None:
+    """List the model cards in the pipelines/ registry."""
+    from aigi_scd.pipelines.card import card_paths, load_card_file
+
+    click.echo(f"{'name':<17} {'size':>9} {'steps':>5} {'cfg':>4}  {'repo':<48} licence")
+    for name, path in card_paths().items():
+        try:
+            card = load_card_file(path)
+        except AigiScdError as exc:
+            click.echo(f"{name:<17} (invalid card: {exc})")
+            continue
+        c = card.call
+        click.echo(
+            f"{card.name:<17} {f'{c.width}x{c.height}':>9} {c.steps:>5} {c.guidance:>4g}  {card.repo:<48} "
+            f"{card.license}"
+        )
+        if verbose:
+            scheduler = card.scheduler.cls if card.scheduler else "(repo default)"
+            click.echo(
+                f"{'':<17} {card.pipeline or 'auto'}, {card.dtype}, variant={card.variant}, "
+                f"scheduler={scheduler}, extra={c.extra}"
+            )
+            if card.description:
+                click.echo(f"{'':<17} {card.description}")
+    click.echo("\nTiny cards (repo tiny:...) are random-weight pipelines built offline, for tests and trying the tool.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point; `argv` lets tests call it directly."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="aigi-scd")

@@ -1,0 +1,138 @@
+"""The dataset card (``OUT/README.md``): YAML ``configs`` that make ``datasets.load_dataset(OUT)`` work,
+declared features, and a human summary built from the manifest and the shard stats files only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aigi_scd.shards import finished_shards, model_data_dir, read_json, write_bytes_atomic
+
+
+def _features_yaml() -> list[Any]:
+    from datasets import DatasetInfo
+
+    from aigi_scd.sample import sample_features
+
+    return DatasetInfo(features=sample_features())._to_yaml_dict()["features"]
+
+
+def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
+    """The YAML front matter: one config for all models (default) and one per model that has shards."""
+    with_data = [m for m in models if any(model_data_dir(out, m).glob("train-*.tar"))]
+    configs, infos = [], []
+    features = _features_yaml()
+    if with_data:
+        configs.append(
+            {
+                "config_name": "default",
+                "data_files": [{"split": "train", "path": "data/*/train-*.tar"}],
+                "default": True,
+            }
+        )
+        infos.append({"config_name": "default", "features": features})
+    for model in with_data:
+        configs.append({"config_name": model, "data_files": [{"split": "train", "path": f"data/{model}/train-*.tar"}]})
+        infos.append({"config_name": model, "features": features})
+    return {
+        "pretty_name": "AIGI-SCD",
+        "license": "other",
+        "task_categories": ["text-to-image"],
+        "tags": ["ai-generated-images", "image-compression", "semantic-compression", "aigi-scd"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+
+
+def _model_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
+    rows = []
+    for name in manifest["models"]:
+        card = manifest["cards"][name]
+        shards = finished_shards(out, name)
+        kept = sum(s["kept"] for s in shards.values())
+        rejected = sum(s["rejected"] for s in shards.values())
+        planned = sum(s["planned"] for s in shards.values())
+        seconds = sum(s.get("generation_seconds") or 0 for s in shards.values())
+        rate = f"{planned / seconds:.2f}" if seconds else "–"
+        passed = f"{100 * kept / planned:.1f}%" if planned else "–"
+        call = card["call"]
+        rows.append(
+            f"| {name} | `{card['repo']}` | {card.get('pipeline') or 'auto'} | {call['steps']} | {call['guidance']} "
+            f"| {call['width']}×{call['height']} | {kept} | {rejected} | {passed} | {rate} | {card['license']} |"
+        )
+    return rows
+
+
+def _reject_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
+    rows = []
+    for name in manifest["models"]:
+        counts: dict[str, int] = {}
+        for stats in finished_shards(out, name).values():
+            for filt, n in (stats.get("rejects_by_filter") or {}).items():
+                counts[filt] = counts.get(filt, 0) + n
+        rows += [f"| {name} | {filt} | {n} |" for filt, n in sorted(counts.items())]
+    return rows
+
+
+def render_card(out: Path) -> str:
+    out = Path(out)
+    manifest = read_json(out / "build.json")
+    models = manifest["models"]
+    meta = card_metadata(out, models)
+    config = manifest["config"]
+    lines = [
+        "---",
+        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        "# AIGI-SCD build",
+        "",
+        "AI-generated images for benchmarking ultra-low-bitrate semantic image compression, built with "
+        f"[aigi-scd](https://github.com/) {manifest['aigi_scd']} from prompt suite `{config['suite']}` "
+        f"({len(config['prompt_ids'])} prompts, {config['images_per_prompt']} image(s) per prompt, seed "
+        f"{config['seed']}).",
+        "",
+        "## Load",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        'ds = load_dataset("path/to/this/folder", split="train")              # every model',
+        f'ds = load_dataset("path/to/this/folder", "{models[0]}", split="train")  # one model',
+        "```",
+        "",
+        "Each row has `png` (the lossless image) and `json`: the prompt (with category, style and salient "
+        "objects), the model card snapshot (repo, revision, pipeline and scheduler class and config), seed, "
+        "steps, guidance, size, dtype, device, library versions, timings, every filter score and verdict, and "
+        "the sha256 of the PNG bytes.",
+        "",
+        "## Models",
+        "",
+        "| model | repo | pipeline | steps | guidance | size | kept | rejected | pass rate | img/s | licence |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *_model_rows(out, manifest),
+        "",
+        "## Rejections",
+        "",
+        "Rejected samples are kept with their reasons under `rejects/<model>/` (not part of the dataset).",
+        "",
+        "| model | filter | rejected |",
+        "|---|---|---|",
+        *(_reject_rows(out, manifest) or ["| – | – | 0 |"]),
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        manifest.get("command") or "aigi-scd build (options in build.json)",
+        "```",
+        "",
+        "Licences: each image inherits the licence of the model that generated it (column above).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_dataset_card(out: Path) -> Path:
+    path = Path(out) / "README.md"
+    write_bytes_atomic(path, render_card(out).encode("utf-8"))
+    return path

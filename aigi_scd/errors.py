@@ -1,0 +1,17 @@
+"""Errors a user can act on. The CLI prints their message on one line and exits non-zero, no traceback."""
+
+
+class AigiScdError(Exception):
+    """Base class: the message names the problem and how to fix it."""
+
+
+class ConfigError(AigiScdError):
+    """A registry file (card, suite, preset) or an option value is malformed."""
+
+
+class ModelUnavailableError(AigiScdError):
+    """A model's weights cannot be loaded here (no network, not cached, gated, wrong path)."""
+
+
+class OutputDirError(AigiScdError):
+    """The output folder holds something we must not overwrite."""

@@ -1,0 +1,149 @@
+"""Model cards: one YAML file per text-to-image model in the ``pipelines/`` registry.
+
+A card says where the weights are (hub id, local folder, or ``tiny:<builder>`` for the offline
+test pipelines), how to load them (pipeline class, dtype, variant, scheduler override) and how to
+call them (steps, guidance, size and per-family keyword arguments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aigi_scd.config import closest, from_mapping, load_yaml, registry_dir
+from aigi_scd.errors import ConfigError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+Dtype = Literal["float16", "bfloat16", "float32"]
+
+
+@dataclass(frozen=True)
+class SchedulerOverride:
+    """Replace the repo's scheduler: ``class`` from diffusers, built ``from_config`` with ``config`` on top."""
+
+    cls: str = field(metadata={"key": "class"})
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallDefaults:
+    """What every generation call passes: the model's recommended settings."""
+
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    negative_prompt: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        for side in ("width", "height"):
+            value = getattr(self, side)
+            if value < 8 or value % 8:
+                raise ValueError(f"{side} must be a positive multiple of 8, got {value}")
+        reserved = {
+            "prompt",
+            "negative_prompt",
+            "num_inference_steps",
+            "guidance_scale",
+            "width",
+            "height",
+            "generator",
+            "output_type",
+            "num_images_per_prompt",
+        }
+        clash = sorted(reserved & set(self.extra))
+        if clash:
+            raise ValueError(
+                f"extra must not set {clash[0]!r}: it is set by aigi-scd (use steps/guidance/width/height)"
+            )
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    repo: str
+    call: CallDefaults
+    description: str = ""
+    revision: str | None = None
+    pipeline: str | None = None
+    dtype: Dtype = "float16"
+    variant: str | None = None
+    scheduler: SchedulerOverride | None = None
+    license: str = "unknown"
+    homepage: str | None = None
+    source: str = field(default="", metadata={"internal": True}, compare=False)
+
+    def __post_init__(self) -> None:
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"name {self.name!r} must be letters, digits, '-' or '_' (no dots or spaces)")
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.repo.startswith("tiny:")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The card as plain data, as recorded in every sample and in the build manifest."""
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        if self.scheduler is not None:
+            data["scheduler"] = {"class": self.scheduler.cls, "config": self.scheduler.config}
+        return data
+
+    def fingerprint(self) -> str:
+        """sha256 of the card's content: two builds with equal fingerprints used the same card."""
+        return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()
+
+
+def card_paths(directory: Path | None = None) -> dict[str, Path]:
+    """Card name → file, for every ``*.yaml`` in the registry folder."""
+    folder = directory or registry_dir("pipelines")
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_card_file(path: Path) -> ModelCard:
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a model card must be a mapping of keys (name, repo, call, ...)")
+    card = from_mapping(ModelCard, data, str(path))
+    return dataclasses.replace(card, source=str(path))
+
+
+def load_card(name_or_path: str, directory: Path | None = None) -> ModelCard:
+    """A card by registry name (``sdxl``) or by path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        if not candidate.is_file():
+            raise ConfigError(f"model card file not found: {candidate}")
+        return load_card_file(candidate)
+    paths = card_paths(directory)
+    if name_or_path not in paths:
+        raise ConfigError(
+            f"unknown model {name_or_path!r}{closest(name_or_path, list(paths))}; "
+            f"available cards: {', '.join(paths)} (or pass a path to a card .yaml file)"
+        )
+    card = load_card_file(paths[name_or_path])
+    if card.name != name_or_path:
+        raise ConfigError(f"{paths[name_or_path]}: name: {card.name!r} must match the file name {name_or_path!r}")
+    return card
+
+
+def load_cards(spec: str, directory: Path | None = None) -> list[ModelCard]:
+    """Cards from a comma-separated list of names or paths; duplicates are an error."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if not names:
+        raise ConfigError("--models is empty; give card names such as tiny-sdxl,tiny-pixart (see `aigi-scd models`)")
+    cards = [load_card(name, directory) for name in names]
+    seen: set[str] = set()
+    for card in cards:
+        if card.name in seen:
+            raise ConfigError(f"model {card.name!r} is listed twice in --models")
+        seen.add(card.name)
+    return cards

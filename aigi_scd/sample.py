@@ -1,0 +1,174 @@
+"""The sample contract: what one WebDataset sample's json holds, and its declared `datasets` features.
+
+The json has a fixed shape (every field always present, null when unknown) so that Arrow sees one
+schema across models and shards. Things whose shape varies by model (scheduler config, extra call
+arguments) are stored as JSON strings inside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import platform
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """Versions of everything that shapes a generated image."""
+    import diffusers
+    import numpy
+    import PIL
+    import torch
+    import transformers
+
+    import aigi_scd
+
+    return {
+        "aigi_scd": aigi_scd.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "pillow": PIL.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def plain_json(value: Any) -> Any:
+    """`value` as strict JSON data: tuples become lists, non-finite floats and other objects strings."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def json_bytes(record: dict[str, Any]) -> bytes:
+    """Strict UTF-8 JSON (no NaN/Infinity tokens, which Arrow and most parsers reject)."""
+    return json.dumps(plain_json(record), sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sample_json(*, generated, loaded, candidate) -> dict[str, Any]:
+    """The json of one sample (kept or rejected) from its generation and filter results."""
+    item = generated.item
+    card = loaded.card
+    rejected = candidate.rejected_by
+    height, width = generated.pixels.shape[:2] if generated.pixels is not None else (None, None)
+    return {
+        "schema": SCHEMA_VERSION,
+        "key": item.key,
+        "model": card.name,
+        "prompt": item.prompt.to_json(),
+        "seed": item.seed,
+        "index": item.index,
+        "width": width,
+        "height": height,
+        "generation": {
+            "steps": card.call.steps,
+            "guidance": card.call.guidance,
+            "width": card.call.width,
+            "height": card.call.height,
+            "negative_prompt": item.prompt.negative or card.call.negative_prompt,
+            "extra": json.dumps(card.call.extra, sort_keys=True),
+            "dtype": loaded.dtype,
+            "device": loaded.device,
+            "generator": "cpu",
+            "batch_size": generated.batch_size,
+        },
+        "card": {
+            "name": card.name,
+            "repo": card.repo,
+            "revision": card.revision,
+            "resolved_revision": loaded.resolved_revision,
+            "variant": card.variant,
+            "license": card.license,
+            "pipeline_class": loaded.pipeline_class,
+            "scheduler_class": loaded.scheduler_class,
+            "scheduler_config": json.dumps(loaded.scheduler_config, sort_keys=True),
+            "fingerprint": card.fingerprint(),
+        },
+        "versions": library_versions(),
+        "timing": {"batch_seconds": generated.batch_seconds, "image_seconds": generated.seconds},
+        "filters": [r.to_json() for r in candidate.results],
+        "verdict": "reject" if rejected else "keep",
+        "reason": f"{rejected.name}: {rejected.reason}" if rejected else None,
+        "sha256": sha256(candidate.png) if candidate.png else None,
+    }
+
+
+def sample_features():
+    """`datasets.Features` of a shard sample: ``png`` as an Image, ``json`` as a struct."""
+    from datasets import Features, List, Value
+    from datasets import Image as ImageFeature
+
+    s, i, f, b = Value("string"), Value("int64"), Value("float64"), Value("bool")
+    return Features(
+        {
+            "__key__": s,
+            "__url__": s,
+            "png": ImageFeature(),
+            "json": {
+                "schema": i,
+                "key": s,
+                "model": s,
+                "prompt": {
+                    "id": s,
+                    "text": s,
+                    "negative": s,
+                    "category": s,
+                    "style": s,
+                    "objects": List({"name": s, "detail": s}),
+                    "source": {"suite": s, "line": i},
+                },
+                "seed": i,
+                "index": i,
+                "width": i,
+                "height": i,
+                "generation": {
+                    "steps": i,
+                    "guidance": f,
+                    "width": i,
+                    "height": i,
+                    "negative_prompt": s,
+                    "extra": s,
+                    "dtype": s,
+                    "device": s,
+                    "generator": s,
+                    "batch_size": i,
+                },
+                "card": {
+                    "name": s,
+                    "repo": s,
+                    "revision": s,
+                    "resolved_revision": s,
+                    "variant": s,
+                    "license": s,
+                    "pipeline_class": s,
+                    "scheduler_class": s,
+                    "scheduler_config": s,
+                    "fingerprint": s,
+                },
+                "versions": {
+                    k: s for k in ("aigi_scd", "python", "torch", "diffusers", "transformers", "pillow", "numpy")
+                },
+                "timing": {"batch_seconds": f, "image_seconds": f},
+                "filters": List({"name": s, "score": f, "passed": b, "reason": s}),
+                "verdict": s,
+                "reason": s,
+                "sha256": s,
+            },
+        }
+    )

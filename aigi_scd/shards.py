@@ -1,0 +1,167 @@
+"""WebDataset shards: atomic writing, per-shard stats that mark a shard done, and reading back.
+
+Layout under a build folder::
+
+    data/<model>/train-NNNNN.tar     kept samples (png + json)
+    data/<model>/NNNNN.stats.json    written last: its presence means shard NNNNN is complete
+    rejects/<model>/rejects-NNNNN.tar  rejected samples (json, and png when there are pixels)
+
+A tar is written to ``<name>.tmp`` and renamed when complete, so a reader never sees half a shard
+and a killed build leaves only ``.tmp`` files, which the next run discards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TAR_MTIME = 0  # fixed member times make equal samples give byte-identical tars
+
+
+def shard_name(index: int) -> str:
+    return f"train-{index:05d}.tar"
+
+
+def stats_name(index: int) -> str:
+    return f"{index:05d}.stats.json"
+
+
+def model_data_dir(out: Path, model: str) -> Path:
+    return Path(out) / "data" / model
+
+
+def model_reject_dir(out: Path, model: str) -> Path:
+    return Path(out) / "rejects" / model
+
+
+def reject_name(index: int) -> str:
+    return f"rejects-{index:05d}.tar"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that `path` holds either its old content or all of `data`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class AtomicTarWriter:
+    """A WebDataset tar that appears under its final name only when :meth:`commit` is called.
+
+    The file is opened on the first sample, so a shard with nothing to write leaves no file.
+    """
+
+    def __init__(self, final: Path):
+        self.final = Path(final)
+        self.tmp = self.final.with_name(self.final.name + ".tmp")
+        self.count = 0
+        self._file = None
+        self._writer = None
+
+    def write(self, key: str, fields: dict[str, bytes]) -> None:
+        import webdataset as wds
+
+        if "." in key:
+            raise ValueError(f"sample key {key!r} contains a dot; datasets would split the field name there")
+        if self._writer is None:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.tmp, "wb")  # noqa: SIM115 - held open by the writer until commit or abort
+            self._writer = wds.TarWriter(self._file, user="aigi-scd", group="aigi-scd", mtime=TAR_MTIME, encoder=False)
+        self._writer.write({"__key__": key, **fields})
+        self.count += 1
+
+    def commit(self) -> Path | None:
+        """Close, flush to disk and rename into place; returns the final path (None if nothing was written)."""
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._writer = None
+        os.replace(self.tmp, self.final)
+        _fsync_dir(self.final.parent)
+        return self.final
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            finally:
+                self._file.close()
+                self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def iter_samples(path: Path) -> Iterator[dict[str, Any]]:
+    """Samples of a WebDataset tar as ``{"__key__": key, ext: bytes, ...}``: consecutive members that
+    share a key, split at the first dot of the file name as webdataset and datasets do."""
+    from webdataset.tariterators import base_plus_ext
+
+    sample: dict[str, Any] | None = None
+    with tarfile.open(path, mode="r|") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            key, ext = base_plus_ext(member.name)
+            if key is None:
+                continue
+            if sample is not None and sample["__key__"] != key:
+                yield sample
+                sample = None
+            if sample is None:
+                sample = {"__key__": key}
+            sample[ext.lower()] = tar.extractfile(member).read()
+    if sample is not None:
+        yield sample
+
+
+def finished_shards(out: Path, model: str) -> dict[int, dict[str, Any]]:
+    """Index → stats of every complete shard of `model` (those with a stats file)."""
+    done = {}
+    for path in sorted(model_data_dir(out, model).glob("*.stats.json")):
+        try:
+            index = int(path.name.split(".")[0])
+            done[index] = read_json(path)
+        except (ValueError, json.JSONDecodeError):
+            continue  # unreadable stats file: the shard counts as unfinished and is redone
+    return done
+
+
+def discard_shard(out: Path, model: str, index: int) -> None:
+    """Remove every trace of an unfinished shard so it can be written from scratch."""
+    data, rejects = model_data_dir(out, model), model_reject_dir(out, model)
+    for path in (data / shard_name(index), rejects / reject_name(index), data / stats_name(index)):
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".tmp").unlink(missing_ok=True)

@@ -1,0 +1,60 @@
+"""Shared fixtures: hermetic caches, the CLI, and one tiny offline build reused by many tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Hermetic caches, set before any library reads them: tiny pipelines are built fresh for the session
+# (proving the offline builders work on a clean machine) and datasets' Arrow cache stays out of $HOME.
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="aigi-scd-tests-"))
+os.environ["AIGI_SCD_CACHE"] = str(_SESSION_TMP / "cache")
+os.environ["HF_DATASETS_CACHE"] = str(_SESSION_TMP / "hf-datasets")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TINY_MODELS = "tiny-sdxl,tiny-pixart"
+
+
+def run_cli(*args: str, check: bool = True):
+    """Invoke the click CLI in-process (fast); returns click's Result."""
+    from click.testing import CliRunner
+
+    from aigi_scd.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    if check and result.exit_code != 0:
+        raise AssertionError(f"aigi-scd {' '.join(map(str, args))} failed ({result.exit_code}):\n{result.output}")
+    return result
+
+
+def run_subprocess(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m aigi_scd ARGS` as a separate process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "aigi_scd", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+
+
+def kodak_dir() -> Path:
+    path = SHARED / "data" / "kodak"
+    if not path.is_dir():
+        pytest.skip(f"Kodak images not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_build(tmp_path_factory) -> Path:
+    """`aigi-scd build --models tiny-sdxl,tiny-pixart --num-prompts 6 --seed 0`, run once per session."""
+    out = tmp_path_factory.mktemp("tiny-build") / "out"
+    run_cli("build", "--models", TINY_MODELS, "--num-prompts", 6, "--seed", 0, "--out", out, "--quiet")
+    return out

@@ -1,0 +1,29 @@
+"""README's two opening commands and .ci/run stay true to each other."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from conftest import REPO
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_opens_with_install_and_run_then_install_and_test():
+    build, tests = readme_commands()[:2]
+    assert "pip install -e ." in build and "aigi-scd build --models tiny-sdxl,tiny-pixart" in build
+    assert "pip install -e '.[test]'" in tests and "pytest" in tests and tests.endswith("# the tests")
+
+
+def test_ci_runs_the_readme_test_line():
+    script = REPO / ".ci" / "run"
+    assert script.stat().st_mode & 0o111, ".ci/run must be executable"
+    found = subprocess.run(
+        ["bash", "-c", "grep -m1 -E '# the tests$' README.md"], cwd=REPO, capture_output=True, text=True
+    )
+    assert found.stdout.strip() == readme_commands()[1]

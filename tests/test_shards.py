@@ -1,0 +1,59 @@
+"""Atomic WebDataset shards: nothing appears until commit, aborts leave nothing, bytes are reproducible."""
+
+from __future__ import annotations
+
+import pytest
+
+from aigi_scd.shards import AtomicTarWriter, discard_shard, finished_shards, iter_samples, write_json_atomic
+
+
+def write(path, samples):
+    writer = AtomicTarWriter(path)
+    for key, fields in samples:
+        writer.write(key, fields)
+    return writer
+
+
+SAMPLES = [("a-1", {"json": b'{"x": 1}', "png": b"\x89PNG..."}), ("a-2", {"json": b'{"x": 2}'})]
+
+
+def test_nothing_is_visible_before_commit(tmp_path):
+    final = tmp_path / "train-00000.tar"
+    writer = write(final, SAMPLES)
+    assert not final.exists() and (tmp_path / "train-00000.tar.tmp").exists()
+    assert writer.commit() == final
+    assert final.exists() and not (tmp_path / "train-00000.tar.tmp").exists()
+    back = list(iter_samples(final))
+    assert [s["__key__"] for s in back] == ["a-1", "a-2"]
+    assert back[0]["png"] == b"\x89PNG..." and back[1]["json"] == b'{"x": 2}'
+
+
+def test_abort_leaves_nothing(tmp_path):
+    final = tmp_path / "t.tar"
+    write(final, SAMPLES).abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_writer_writes_no_file(tmp_path):
+    assert AtomicTarWriter(tmp_path / "t.tar").commit() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_equal_samples_give_identical_tar_bytes(tmp_path):
+    write(tmp_path / "a.tar", SAMPLES).commit()
+    write(tmp_path / "b.tar", SAMPLES).commit()
+    assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
+
+
+def test_keys_with_dots_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="dot"):
+        AtomicTarWriter(tmp_path / "t.tar").write("model-v1.5-abc", {"json": b"{}"})
+
+
+def test_stats_mark_done_and_bad_stats_count_as_unfinished(tmp_path):
+    data = tmp_path / "data" / "m"
+    write_json_atomic(data / "00000.stats.json", {"kept": 1})
+    data.joinpath("00001.stats.json").write_text("{ half a file")
+    assert finished_shards(tmp_path, "m") == {0: {"kept": 1}}
+    discard_shard(tmp_path, "m", 1)
+    assert not (data / "00001.stats.json").exists()
