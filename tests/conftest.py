@@ -18,7 +18,8 @@ os.environ["HF_DATASETS_CACHE"] = str(_SESSION_TMP / "hf-datasets")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# The shared folder beside the checkout (Kodak images); AIGI_SCD_SHARED points elsewhere when the clone lives apart.
+SHARED = Path(os.environ.get("AIGI_SCD_SHARED") or REPO.parent / "shared")
 TINY_MODELS = "tiny-sdxl,tiny-pixart"
 
 
