@@ -1,0 +1,80 @@
+"""Bring any input image to what the codecs work on: 8-bit RGB, within sane size limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from aigi_scd.codec.errors import ImageInputError
+
+MAX_PIXELS = 64 * 1024 * 1024  # 64 MP: larger inputs are refused rather than exhausting memory
+MAX_SIDE = 65535  # the bitstreams store sides as 16-bit-safe varints; AVIF and WebP limit sides too
+
+
+def to_rgb8(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
+    """An 8-bit RGB PIL image from a path, a PIL image (any mode) or an HxW[xC] array.
+
+    Greyscale is expanded to RGB; alpha is composited over white (the codecs carry no alpha);
+    16-bit and float data are scaled to 8 bits.
+    """
+    if isinstance(image, (str, Path)):
+        try:
+            with Image.open(image) as opened:
+                opened.load()
+                image = opened.copy()
+        except FileNotFoundError:
+            raise ImageInputError(f"image not found: {image}") from None
+        except (OSError, Image.DecompressionBombError) as exc:
+            raise ImageInputError(f"cannot read image {image}: {exc}") from None
+    if isinstance(image, np.ndarray):
+        image = _array_to_image(image)
+    if not isinstance(image, Image.Image):
+        raise ImageInputError(f"expected an image, a path or an array, got {type(image).__name__}")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageInputError(f"image has no pixels ({width}x{height})")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"image is {width}x{height}: larger than the supported {MAX_PIXELS // 2**20} MP "
+            f"(sides up to {MAX_SIDE}); split it into tiles first"
+        )
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        data = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if data.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(data / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    elif image.mode == "F":
+        data = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.clip(data * (255.0 if data.max() <= 1.0 else 1.0) + 0.5, 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")
+
+
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ImageInputError(f"array of shape {array.shape} is not an HxW, HxWx1, HxWx3 or HxWx4 image")
+    if array.dtype == np.uint16:
+        array = (array.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating):
+        array = (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ImageInputError(f"array dtype {array.dtype} not supported (use uint8, uint16 or float in [0, 1])")
+    if array.shape[2] == 1:
+        return Image.fromarray(array[:, :, 0], mode="L")
+    return Image.fromarray(array, mode="RGBA" if array.shape[2] == 4 else "RGB")
+
+
+def bpp(num_bytes: int, width: int, height: int) -> float:
+    """Bits per pixel of a file: every byte counts."""
+    return 8.0 * num_bytes / (width * height)
+
+
+def budget_bytes(target_bpp: float, width: int, height: int) -> int:
+    """The most bytes a file may have to stay at or under `target_bpp`."""
+    return int(target_bpp * width * height / 8.0)

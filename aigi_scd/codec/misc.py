@@ -1,0 +1,129 @@
+"""The MISC codec: semantic text + region maps + a tiny pixel layer, rebuilt by a decoder.
+
+Encoding spends the budget in order of what each layer buys per byte: the semantic text and the
+region maps are small and go in first; the pixel layer takes every remaining byte (rate control in
+aigi_scd.codec.pixel). When even the smallest pixel layer does not fit, the semantic layer is
+shortened step by step (object details, then objects, then the description) before the target is
+declared unreachable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from aigi_scd.codec import pixel as pixel_layer
+from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.bitstream import MiscFile, Reader, parse, write_varint
+from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
+from aigi_scd.codec.image import budget_bytes, to_rgb8
+from aigi_scd.codec.mapcode import decode_maps, encode_maps
+from aigi_scd.codec.semantics import SemanticObject, Semantics
+from aigi_scd.codec.textcode import decode_text, encode_text
+
+
+def shortened(semantics: Semantics):
+    """The semantic layer, then ever shorter versions of it, ending with nothing."""
+    yield semantics
+    if any(o.detail for o in semantics.objects):
+        yield Semantics(semantics.description, [SemanticObject(o.name, "", o.box) for o in semantics.objects])
+    for keep in range(len(semantics.objects) - 1, -1, -1):
+        yield Semantics(semantics.description, [SemanticObject(o.name, "", o.box) for o in semantics.objects[:keep]])
+    words = semantics.description.split()
+    for keep in (25, 12, 6):
+        if len(words) > keep:
+            yield Semantics(" ".join(words[:keep]), [])
+    if not semantics.is_empty:
+        yield Semantics()
+
+
+@dataclass
+class DecoderSettings:
+    seed: int = 0
+    steps: int = 0
+
+    def to_bytes(self) -> bytes:
+        return write_varint(self.seed) + write_varint(self.steps)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DecoderSettings:
+        reader = Reader(data)
+        settings = cls(reader.varint("decoder seed"), reader.varint("decoder steps", limit=1000))
+        if reader.pos != reader.end:
+            raise BitstreamError("decoder section has trailing bytes")
+        return settings
+
+
+@dataclass
+class MiscCodec(CodecBase):
+    name: str
+    codec_id: int
+    semantic: Any  # aigi_scd.codec.describe backend: describe(image, prompt=...) -> Semantics
+    regions: Any  # aigi_scd.codec.regions backend: maps(image, semantics) -> list[array] | None
+    decoder: Any  # aigi_scd.codec.decoders backend
+    pixel: pixel_layer.PixelOptions = field(default_factory=pixel_layer.PixelOptions)
+    default_bpp: float = 0.03
+    grid: int = 8
+
+    def _sections(self, semantics: Semantics, maps: list | None) -> dict[str, bytes]:
+        sections: dict[str, bytes] = {}
+        if not semantics.is_empty:
+            sections["semantic"] = encode_text(semantics.serialize())
+        if maps is not None and semantics.objects:
+            sections["maps"] = encode_maps(maps[: len(semantics.objects)], self.grid)
+        settings = self.decoder.settings()
+        if settings is not None:
+            sections["decoder"] = settings.to_bytes()
+        return sections
+
+    def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
+        image = to_rgb8(image)
+        width, height = image.size
+        target = self.default_bpp if target_bpp is None else target_bpp
+        budget = budget_bytes(target, width, height)
+        full = self.semantic.describe(image, prompt=side.get("prompt"))
+        maps = self.regions.maps(image, full)
+        for semantics in shortened(full):
+            sections = self._sections(semantics, maps)
+            fixed = len(MiscFile(self.codec_id, width, height, sections).to_bytes())
+            if fixed > budget:
+                continue
+            choice = pixel_layer.fit(image, budget - fixed, self.pixel)
+            if choice is not None:
+                sections["pixel"] = pixel_layer.pack(choice.avif)
+                break
+            if self.decoder.generates and fixed >= 0.9 * budget:
+                choice = None  # a decoder that can paint from text alone: a text-only file is valid
+                break
+        else:
+            raise TargetUnreachableError(self.name, target, None, "not even the smallest pixel layer fits")
+        data = MiscFile(self.codec_id, width, height, sections).to_bytes()
+        assert len(data) <= budget, (len(data), budget)
+        info = {
+            "layers": {name: len(payload) for name, payload in sections.items()},
+            "semantics": semantics.to_json(),
+            "semantics_shortened": semantics.serialize() != full.serialize(),
+            "maps": len(sections.get("maps", b"")) and len(semantics.objects),
+            "thumbnail": list(choice.size) if choice else None,
+            "quality": choice.quality if choice else None,
+            "notes": full.notes,
+        }
+        return Encoded(data, width, height, info)
+
+    def decode(self, data: bytes) -> Image.Image:
+        parsed = parse(data)
+        if parsed.codec_id != self.codec_id:
+            raise BitstreamError(f"file was written by codec id {parsed.codec_id}, not {self.name} ({self.codec_id})")
+        return self.decode_parsed(parsed)
+
+    def decode_parsed(self, parsed: MiscFile) -> Image.Image:
+        sections = parsed.sections
+        semantics = Semantics.deserialize(decode_text(sections["semantic"])) if "semantic" in sections else Semantics()
+        maps = decode_maps(sections["maps"]) if "maps" in sections else None
+        thumb = pixel_layer.unpack(sections["pixel"]) if "pixel" in sections else None
+        settings = DecoderSettings.from_bytes(sections["decoder"]) if "decoder" in sections else None
+        return self.decoder.decode(
+            size=(parsed.width, parsed.height), semantics=semantics, maps=maps, thumbnail=thumb, settings=settings
+        )

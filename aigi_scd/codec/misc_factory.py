@@ -1,0 +1,67 @@
+"""Assemble a MiscCodec from a preset's semantic, maps, pixel and decoder sections."""
+
+from __future__ import annotations
+
+from aigi_scd.codec.decoders import ResizeDecoder
+from aigi_scd.codec.describe import NoSemantics, PromptSemantics
+from aigi_scd.codec.misc import MiscCodec
+from aigi_scd.codec.pixel import PixelOptions
+from aigi_scd.codec.presets import CodecPreset, DecoderConfig, MapsConfig, PixelConfig, SemanticConfig
+from aigi_scd.codec.regions import BoxRegions, NoRegions
+from aigi_scd.errors import ConfigError
+
+
+def _need_model(preset: CodecPreset, section: str, model: str | None) -> str:
+    if not model:
+        raise ConfigError(f"{preset.source}: {section}.model is required for this backend")
+    return model
+
+
+def build_misc(preset: CodecPreset) -> MiscCodec:
+    semantic_cfg = preset.semantic or SemanticConfig()
+    maps_cfg = preset.maps or MapsConfig()
+    pixel_cfg = preset.pixel or PixelConfig()
+    decoder_cfg = preset.decoder or DecoderConfig()
+
+    if semantic_cfg.backend == "none":
+        semantic = NoSemantics()
+    elif semantic_cfg.backend == "prompt":
+        semantic = PromptSemantics()
+    else:
+        from aigi_scd.codec.vlm import VlmSemantics
+
+        semantic = VlmSemantics(_need_model(preset, "semantic", semantic_cfg.model), semantic_cfg)
+
+    if maps_cfg.backend == "none":
+        regions = NoRegions()
+    elif maps_cfg.backend == "boxes":
+        regions = BoxRegions(maps_cfg.grid)
+    else:
+        from aigi_scd.codec.clipseg import ClipSegRegions
+
+        regions = ClipSegRegions(_need_model(preset, "maps", maps_cfg.model), maps_cfg)
+
+    if decoder_cfg.backend == "resize":
+        decoder = ResizeDecoder()
+    else:
+        from aigi_scd.codec.diffusion_decoder import DiffusionDecoder
+
+        decoder = DiffusionDecoder(_need_model(preset, "decoder", decoder_cfg.model), decoder_cfg)
+
+    pixel = PixelOptions(
+        speed=pixel_cfg.speed,
+        search_speed=pixel_cfg.search_speed,
+        scales=tuple(pixel_cfg.scales),
+        finalists=pixel_cfg.finalists,
+        min_fill=pixel_cfg.min_fill,
+    )
+    return MiscCodec(
+        name=preset.name,
+        codec_id=preset.id,
+        semantic=semantic,
+        regions=regions,
+        decoder=decoder,
+        pixel=pixel,
+        default_bpp=preset.default_bpp or 0.03,
+        grid=maps_cfg.grid,
+    )

@@ -1,0 +1,92 @@
+"""thumb-avif: the pixel layer alone, as a plain AVIF file of a thumbnail.
+
+The file is a valid AVIF any viewer opens (showing the thumbnail); one extra 12-byte top-level box
+``oisz`` (ignored by AVIF readers) holds the original size the decoder upscales to with Lanczos.
+Scale and quality are chosen by rate control: the best PSNR after upscaling among encodes that fit.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from aigi_scd.codec.av1 import decode_avif, resize
+from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
+from aigi_scd.codec.image import MAX_PIXELS, budget_bytes, to_rgb8
+from aigi_scd.codec.pixel import DEFAULT_SCALES
+from aigi_scd.codec.ratecontrol import fit_thumbnail
+
+SIZE_BOX = b"oisz"
+SIZE_BOX_BYTES = 12
+
+
+def size_box(width: int, height: int) -> bytes:
+    return struct.pack(">I4sHH", SIZE_BOX_BYTES, SIZE_BOX, width, height)
+
+
+def read_size_box(data: bytes) -> tuple[int, int] | None:
+    """The original size stored in a top-level ``oisz`` box, or None if the file has none."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size < 8:
+            return None
+        if kind == SIZE_BOX and size == SIZE_BOX_BYTES and offset + size <= len(data):
+            return struct.unpack(">HH", data[offset + 8 : offset + 12])
+        offset += size
+    return None
+
+
+@dataclass
+class ThumbAvifCodec(CodecBase):
+    name: str = "thumb-avif"
+    speed: int = 4
+    search_speed: int = 8
+    scales: tuple[float, ...] = field(default=DEFAULT_SCALES)
+    finalists: int = 2
+    quality: int = 50  # with no target: this quality at the first scale
+    default_scale: float = 4.0
+
+    def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
+        image = to_rgb8(image)
+        width, height = image.size
+        if width > 65535 or height > 65535:
+            raise TargetUnreachableError(self.name, target_bpp or 0, None, "sides above 65535")
+        if target_bpp is None:
+            from aigi_scd.codec.av1 import encode_avif
+
+            size = (max(1, round(width / self.default_scale)), max(1, round(height / self.default_scale)))
+            data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
+            return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
+        budget = budget_bytes(target_bpp, width, height)
+        choice = fit_thumbnail(
+            image,
+            budget,
+            lambda avif, size: len(avif) + SIZE_BOX_BYTES,
+            scales=self.scales,
+            speed=self.speed,
+            search_speed=self.search_speed,
+            finalists=self.finalists,
+        )
+        if choice is None:
+            raise TargetUnreachableError(self.name, target_bpp, None, "even the smallest thumbnail is larger")
+        data = choice.avif + size_box(width, height)
+        return Encoded(
+            data,
+            width,
+            height,
+            {"thumbnail": list(choice.size), "quality": choice.quality, "psnr_estimate": choice.psnr},
+        )
+
+    def decode(self, data: bytes) -> Image.Image:
+        size = read_size_box(data)
+        if size is None:
+            raise BitstreamError("AVIF file has no oisz box with the original size (not a thumb-avif file)")
+        width, height = size
+        if width < 1 or height < 1 or width * height > MAX_PIXELS:
+            raise BitstreamError(f"original size {width}x{height} is out of range")
+        return resize(decode_avif(data), (width, height))
