@@ -19,6 +19,12 @@ CHECKSUM_BYTES = 2
 MIN_FILE = len(MAGIC) + 1 + 1 + 1 + 1 + 1 + CHECKSUM_BYTES
 
 
+def checksum(data: bytes) -> int:
+    """CRC-16/GENIBUS (poly 0x1021, init 0xFFFF, final XOR 0xFFFF). The final XOR matters: without it,
+    appending the checksum's first byte plus a zero to a file would leave the checksum valid."""
+    return binascii.crc_hqx(data, 0xFFFF) ^ 0xFFFF
+
+
 def write_varint(value: int) -> bytes:
     """Unsigned LEB128."""
     if value < 0:
@@ -91,7 +97,7 @@ class MiscFile:
             if name in self.sections:
                 payload = self.sections[name]
                 out += write_varint(len(payload)) + payload
-        out += binascii.crc_hqx(bytes(out), 0).to_bytes(CHECKSUM_BYTES, "big")
+        out += checksum(bytes(out)).to_bytes(CHECKSUM_BYTES, "big")
         return bytes(out)
 
 
@@ -111,7 +117,7 @@ def parse(data: bytes) -> MiscFile:
     if data[2] != VERSION:
         raise BitstreamError(f"format version {data[2]} is not supported (this reader knows version {VERSION})", 2)
     body, stored = data[:-CHECKSUM_BYTES], int.from_bytes(data[-CHECKSUM_BYTES:], "big")
-    if binascii.crc_hqx(body, 0) != stored:
+    if checksum(body) != stored:
         raise BitstreamError(
             "checksum mismatch: the file is corrupted, truncated or extended", len(data) - CHECKSUM_BYTES
         )

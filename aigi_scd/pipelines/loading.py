@@ -107,6 +107,30 @@ def describe_load_failure(exc: BaseException) -> str:
     return text[:300]
 
 
+def resolve_location(repo: str, cache_dir: Path | None = None) -> str:
+    """Where to load `repo` from: a tiny builder's cache folder for ``tiny:`` repos, else the repo itself."""
+    return str(ensure_tiny(repo, cache_dir)) if repo.startswith("tiny:") else repo
+
+
+def load_model_or_explain(loader, repo: str, role: str, alternative: str, cache_dir: Path | None = None):
+    """``loader(location)`` for a transformers/diffusers model; failures to get the weights become one
+    ModelUnavailableError naming `role`, the repo and `alternative` (what to do instead)."""
+    quiet_libraries()
+    location = resolve_location(repo, cache_dir)
+    try:
+        return loader(location)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(
+            f"cannot load the {role} {repo!r}: {describe_load_failure(exc)}. {alternative}"
+        ) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith(("huggingface_hub", "requests", "httpx", "urllib3")):
+            raise ModelUnavailableError(
+                f"cannot load the {role} {repo!r}: {describe_load_failure(exc)}. {alternative}"
+            ) from exc
+        raise
+
+
 def _resolved_revision(card: ModelCard) -> str | None:
     """The hub commit actually loaded, read from the local cache's snapshot folder."""
     if card.is_tiny or Path(card.repo).exists():

@@ -10,6 +10,8 @@ loads exactly as it loads a hub repo. Nothing here is used for real cards.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import shutil
@@ -159,10 +161,20 @@ def build_pixart_sigma():
     )
 
 
-TINY_BUILDERS: dict[str, Callable] = {
-    "sdxl": build_sdxl,
-    "pixart-sigma": build_pixart_sigma,
+# Builder name → "module:function". Builders for other stages (the codec's VLM and segmenter) live
+# beside the code that uses them and are imported only when asked for.
+TINY_BUILDERS: dict[str, str] = {
+    "sdxl": "aigi_scd.pipelines.tiny:build_sdxl",
+    "pixart-sigma": "aigi_scd.pipelines.tiny:build_pixart_sigma",
+    "qwen2.5-vl": "aigi_scd.codec.tiny_models:build_qwen25_vl",
+    "clipseg": "aigi_scd.codec.tiny_models:build_clipseg",
 }
+COMPLETE_MARKER = ".aigi-scd-complete"
+
+
+def _builder(name: str) -> Callable:
+    module, function = TINY_BUILDERS[name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def is_tiny_repo(repo: str) -> bool:
@@ -176,14 +188,10 @@ def default_cache_dir() -> Path:
 
 
 def _fingerprint(builder: str) -> str:
-    """Changes whenever what the builder writes could change: its configs, corpus and version."""
+    """Changes whenever what the builder writes could change: its module's code, the corpus, the version."""
+    module = importlib.import_module(TINY_BUILDERS[builder].split(":")[0])
     payload = json.dumps(
-        {
-            "builder": builder,
-            "version": BUILDER_VERSION,
-            "configs": [SDXL_VAE, SDXL_UNET, SDXL_TEXT, SDXL_SCHEDULER, PIXART_TRANSFORMER, PIXART_T5],
-            "corpus": tiny_corpus(),
-        },
+        {"builder": builder, "version": BUILDER_VERSION, "source": inspect.getsource(module), "corpus": tiny_corpus()},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
@@ -201,16 +209,17 @@ def ensure_tiny(repo: str, cache_dir: Path | None = None) -> Path:
         raise ValueError(f"unknown tiny pipeline {repo!r}; known: {known}")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     target = cache / "tiny" / f"{builder}-{_fingerprint(builder)}"
-    if (target / "model_index.json").is_file():
+    if (target / COMPLETE_MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{builder}-", dir=target.parent))
     try:
-        TINY_BUILDERS[builder]().save_pretrained(staging)
+        _builder(builder)().save_pretrained(staging)
+        (staging / COMPLETE_MARKER).write_text(builder + "\n")
         try:
             os.replace(staging, target)
         except OSError:
-            if not (target / "model_index.json").is_file():  # lost a race to a concurrent build: fine
+            if not (target / COMPLETE_MARKER).is_file():  # lost a race to a concurrent build: fine
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

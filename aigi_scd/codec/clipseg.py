@@ -1,0 +1,58 @@
+"""The ``clipseg`` map backend: text-prompted segmentation (CLIPSeg in transformers) of each object name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from aigi_scd.codec.mapcode import mask_to_grid
+from aigi_scd.codec.semantics import Semantics
+from aigi_scd.codec.vlm import ALTERNATIVE
+
+
+class ClipSegRegions:
+    def __init__(self, model: str, config: Any):
+        self.repo = model
+        self.config = config
+        self._loaded = None
+
+    def _load(self):
+        if self._loaded is None:
+            import torch
+            from transformers import AutoProcessor, CLIPSegForImageSegmentation
+
+            from aigi_scd.pipelines.device import pick_device
+            from aigi_scd.pipelines.loading import load_model_or_explain
+
+            device = pick_device(self.config.device)
+
+            def load(location: str):
+                processor = AutoProcessor.from_pretrained(location)
+                model = CLIPSegForImageSegmentation.from_pretrained(location).to(device).eval()
+                return processor, model
+
+            processor, model = load_model_or_explain(
+                load,
+                self.repo,
+                "segmentation model of the misc codec",
+                ALTERNATIVE.replace("semantic.model", "maps.model"),
+            )
+            self._loaded = (processor, model, device, torch)
+        return self._loaded
+
+    def masks(self, image: Image.Image, names: list[str]) -> np.ndarray:
+        """Per-name probability masks, shape (len(names), h, w), values in [0, 1]."""
+        processor, model, device, torch = self._load()
+        inputs = processor(text=names, images=[image] * len(names), padding=True, return_tensors="pt").to(device)
+        with torch.inference_mode():
+            logits = model(**inputs).logits
+        logits = logits.reshape(len(names), *logits.shape[-2:])
+        return torch.sigmoid(logits).float().cpu().numpy()
+
+    def maps(self, image: Image.Image, semantics: Semantics) -> list[np.ndarray] | None:
+        if not semantics.objects:
+            return None
+        masks = self.masks(image, [o.name for o in semantics.objects])
+        return [mask_to_grid(m, self.config.grid, self.config.threshold) for m in masks]

@@ -1,0 +1,79 @@
+"""The ``vlm`` semantic backend: a local vision-language model writes the description and the objects.
+
+Any transformers image-text-to-text model with a chat template works; Qwen2.5-VL is the default
+because it also returns object boxes (in pixels of its resized input), which the ``boxes`` map
+backend turns into region maps. Decoding is greedy, so the same image gives the same text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from aigi_scd.codec.semantics import Semantics
+from aigi_scd.codec.vlm_answer import parse_answer
+
+INSTRUCTION = (
+    "You are the encoder of an image codec. Describe this image so that a painter could recreate it. "
+    'Reply with JSON only, in exactly this form: {"description": "<one paragraph of about 50 words: scene, '
+    'layout, colours, lighting, style>", "objects": [{"name": "<at most 3 words>", "detail": "<at most 10 words: '
+    'colour, texture, shape, pose>", "bbox_2d": [x1, y1, x2, y2]}]} listing the 1 to 3 most salient objects, '
+    "each with its bounding box in pixel coordinates."
+)
+ALTERNATIVE = (
+    "Use --codec misc-offline (no weights needed), connect to the hub, or set semantic.model in the codec preset "
+    "to a local folder."
+)
+
+
+class VlmSemantics:
+    def __init__(self, model: str, config: Any):
+        self.repo = model
+        self.config = config
+        self._loaded = None
+
+    def _load(self):
+        if self._loaded is None:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
+            from aigi_scd.pipelines.device import pick_device, pick_dtype
+            from aigi_scd.pipelines.loading import load_model_or_explain
+
+            device = pick_device(self.config.device)
+            dtype = pick_dtype("bfloat16", device, self.config.dtype)
+
+            def load(location: str):
+                processor = AutoProcessor.from_pretrained(location)
+                model = AutoModelForImageTextToText.from_pretrained(location, dtype=dtype).to(device).eval()
+                return processor, model
+
+            processor, model = load_model_or_explain(
+                load, self.repo, "vision-language model of the misc codec", ALTERNATIVE
+            )
+            self._loaded = (processor, model, device, torch)
+        return self._loaded
+
+    def answer(self, image: Image.Image) -> tuple[str, tuple[int, int] | None]:
+        """The model's raw answer and the (width, height) of the image as the model saw it."""
+        processor, model, device, torch = self._load()
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
+        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        inputs = processor(text=[text], images=[image], return_tensors="pt").to(device)
+        with torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=self.config.max_new_tokens, do_sample=False)
+        answer = processor.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)[0]
+        frame = None
+        grid = inputs.get("image_grid_thw")
+        patch = getattr(getattr(processor, "image_processor", None), "patch_size", None)
+        if grid is not None and patch:
+            _, rows, cols = (int(v) for v in grid[0])
+            frame = (cols * patch, rows * patch)
+        return answer, frame
+
+    def describe(self, image: Image.Image, prompt: Any = None) -> Semantics:
+        answer, frame = self.answer(image)
+        semantics = parse_answer(answer, frame)
+        semantics.notes.insert(0, f"vlm answer: {answer[:500]}")
+        return semantics
