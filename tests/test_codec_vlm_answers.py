@@ -29,7 +29,8 @@ def test_clean_json_with_pixel_boxes():
             "repaired malformed JSON",
         ),
         (
-            "Sure! Here is the JSON:\n{'description': 'a cat on a sofa', 'objects': [{'name': 'cat', 'detail': 'grey'}]}",
+            "Sure! Here is the JSON:\n"
+            "{'description': 'a cat on a sofa', 'objects': [{'name': 'cat', 'detail': 'grey'}]}",
             "repaired malformed JSON",
         ),
         (
