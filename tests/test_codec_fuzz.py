@@ -68,7 +68,7 @@ def apply(data: bytes, mutation) -> bytes:
     return data[:i] + bytes([value]) + data[i:]
 
 
-FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

@@ -86,21 +86,24 @@ def unavailable_error(card: ModelCard, reason: str) -> ModelUnavailableError:
 
 
 def describe_load_failure(exc: BaseException) -> str:
+    """A short human reason for a failed model load (offline, gated, missing), else the library's words."""
     text = " ".join(str(exc).split())
+    lowered = text.lower()
     offline_signs = (
         "not fully cached",
         "outgoing traffic has been disabled",
-        "Couldn't connect",
-        "Name or service not known",
-        "Temporary failure in name resolution",
-        "ConnectError",
-        "Failed to resolve",
-        "Network is unreachable",
+        "couldn't connect",
+        "name or service not known",
+        "temporary failure in name resolution",
+        "connecterror",
+        "failed to resolve",
+        "network is unreachable",
+        "connection refused",
         "timed out",
     )
-    if any(sign in text for sign in offline_signs) or type(exc).__name__ in ("ConnectError", "ConnectionError"):
+    if any(sign in lowered for sign in offline_signs) or type(exc).__name__ in ("ConnectError", "ConnectionError"):
         return "no connection to the Hugging Face hub and the weights are not in the local cache"
-    if "gated" in text.lower() or type(exc).__name__ == "GatedRepoError":
+    if "gated" in lowered or type(exc).__name__ == "GatedRepoError":
         return "the repository is gated and this machine has no access to it"
     if type(exc).__name__ == "RepositoryNotFoundError":
         return "no such repository on the hub (or it is private)"
@@ -115,7 +118,12 @@ def resolve_location(repo: str, cache_dir: Path | None = None) -> str:
 def load_model_or_explain(loader, repo: str, role: str, alternative: str, cache_dir: Path | None = None):
     """``loader(location)`` for a transformers/diffusers model; failures to get the weights become one
     ModelUnavailableError naming `role`, the repo and `alternative` (what to do instead)."""
+    from aigi_scd.pipelines.preflight import unreachable_reason
+
     quiet_libraries()
+    reason = unreachable_reason(repo)
+    if reason:
+        raise ModelUnavailableError(f"cannot load the {role} {repo!r}: {reason}. {alternative}")
     location = resolve_location(repo, cache_dir)
     try:
         return loader(location)
