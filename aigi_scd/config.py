@@ -32,6 +32,41 @@ def registry_dir(kind: str) -> Path:
     return packaged if packaged.is_dir() else package.parent / kind
 
 
+def registry_files(kind: str, directory: Path | None = None) -> dict[str, Path]:
+    """Entry name → file, for every ``*.yaml`` in a registry folder (or `directory`)."""
+    folder = directory or registry_dir(kind)
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_registry_entry(
+    kind: str,
+    name_or_path: str,
+    load_file: Any,
+    noun: str,
+    directory: Path | None = None,
+) -> Any:
+    """A registry entry by name (``sdxl``) or by path to a YAML file, loaded with ``load_file(path)``.
+
+    Unknown names list what exists; an entry's ``name`` must match its file name, because the file
+    name is how users and other files refer to it.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        if not candidate.is_file():
+            raise ConfigError(f"{noun} file not found: {candidate}")
+        return load_file(candidate)
+    paths = registry_files(kind, directory)
+    if name_or_path not in paths:
+        raise ConfigError(
+            f"unknown {noun} {name_or_path!r}{closest(name_or_path, list(paths))}; available: {', '.join(paths)} "
+            f"(or a path to a {noun} .yaml file)"
+        )
+    entry = load_file(paths[name_or_path])
+    if getattr(entry, "name", name_or_path) != name_or_path:
+        raise ConfigError(f"{paths[name_or_path]}: name: {entry.name!r} must match the file name {name_or_path!r}")
+    return entry
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors name the file and the line."""
     try:

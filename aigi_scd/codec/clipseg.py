@@ -9,7 +9,7 @@ from PIL import Image
 
 from aigi_scd.codec.mapcode import mask_to_grid
 from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.vlm import ALTERNATIVE
+from aigi_scd.codec.vlm import ALTERNATIVE, load_processor_and_model
 
 
 class ClipSegRegions:
@@ -20,31 +20,20 @@ class ClipSegRegions:
 
     def _load(self):
         if self._loaded is None:
-            import torch
-            from transformers import AutoProcessor, CLIPSegForImageSegmentation
-
-            from aigi_scd.pipelines.device import pick_device
-            from aigi_scd.pipelines.loading import load_model_or_explain
-
-            device = pick_device(self.config.device)
-
-            def load(location: str):
-                processor = AutoProcessor.from_pretrained(location)
-                model = CLIPSegForImageSegmentation.from_pretrained(location).to(device).eval()
-                return processor, model
-
-            processor, model = load_model_or_explain(
-                load,
+            self._loaded = load_processor_and_model(
                 self.repo,
+                "CLIPSegForImageSegmentation",
                 "segmentation model of the misc codec",
                 ALTERNATIVE.replace("semantic.model", "maps.model"),
+                self.config.device,
             )
-            self._loaded = (processor, model, device, torch)
         return self._loaded
 
     def masks(self, image: Image.Image, names: list[str]) -> np.ndarray:
         """Per-name probability masks, shape (len(names), h, w), values in [0, 1]."""
-        processor, model, device, torch = self._load()
+        import torch
+
+        processor, model, device = self._load()
         inputs = processor(text=names, images=[image] * len(names), padding=True, return_tensors="pt").to(device)
         with torch.inference_mode():
             logits = model(**inputs).logits

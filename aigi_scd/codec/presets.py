@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from aigi_scd.config import closest, from_mapping, load_yaml, registry_dir
+from aigi_scd.config import from_mapping, load_registry_entry, load_yaml, registry_files
 from aigi_scd.errors import ConfigError
 
 Kind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
@@ -98,8 +98,7 @@ class CodecPreset:
 
 
 def preset_paths(directory: Path | None = None) -> dict[str, Path]:
-    folder = directory or registry_dir("codec")
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return registry_files("codec", directory)
 
 
 def load_preset_file(path: Path) -> CodecPreset:
@@ -111,19 +110,8 @@ def load_preset_file(path: Path) -> CodecPreset:
 
 
 def load_preset(name_or_path: str, directory: Path | None = None) -> CodecPreset:
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml"):
-        return load_preset_file(candidate)
-    paths = preset_paths(directory)
-    if name_or_path not in paths:
-        raise ConfigError(
-            f"unknown codec {name_or_path!r}{closest(name_or_path, list(paths))}; available: {', '.join(paths)} "
-            "(or a path to a codec .yaml file)"
-        )
-    preset = load_preset_file(paths[name_or_path])
-    if preset.name != name_or_path:
-        raise ConfigError(f"{paths[name_or_path]}: name: {preset.name!r} must match the file name {name_or_path!r}")
-    return preset
+    """A codec preset by registry name (``misc-offline``) or by path to a YAML file."""
+    return load_registry_entry("codec", name_or_path, load_preset_file, "codec", directory)
 
 
 def all_presets(directory: Path | None = None) -> list[CodecPreset]:

@@ -27,6 +27,28 @@ ALTERNATIVE = (
 )
 
 
+def load_processor_and_model(
+    repo: str, model_class: str, role: str, alternative: str, device: str, dtype: str | None = None
+):
+    """(processor, model in eval mode on its device, device) for a transformers model folder or hub repo,
+    loaded through the product's loader (tiny repos built on first use; clear error without weights)."""
+    import transformers
+
+    from aigi_scd.pipelines.device import pick_device, pick_dtype
+    from aigi_scd.pipelines.loading import load_model_or_explain
+
+    device = pick_device(device)
+    kwargs = {} if dtype is None else {"dtype": pick_dtype("bfloat16", device, dtype)}
+
+    def load(location: str):
+        processor = transformers.AutoProcessor.from_pretrained(location)
+        model = getattr(transformers, model_class).from_pretrained(location, **kwargs).to(device).eval()
+        return processor, model
+
+    processor, model = load_model_or_explain(load, repo, role, alternative)
+    return processor, model, device
+
+
 class VlmSemantics:
     def __init__(self, model: str, config: Any):
         self.repo = model
@@ -35,29 +57,21 @@ class VlmSemantics:
 
     def _load(self):
         if self._loaded is None:
-            import torch
-            from transformers import AutoModelForImageTextToText, AutoProcessor
-
-            from aigi_scd.pipelines.device import pick_device, pick_dtype
-            from aigi_scd.pipelines.loading import load_model_or_explain
-
-            device = pick_device(self.config.device)
-            dtype = pick_dtype("bfloat16", device, self.config.dtype)
-
-            def load(location: str):
-                processor = AutoProcessor.from_pretrained(location)
-                model = AutoModelForImageTextToText.from_pretrained(location, dtype=dtype).to(device).eval()
-                return processor, model
-
-            processor, model = load_model_or_explain(
-                load, self.repo, "vision-language model of the misc codec", ALTERNATIVE
+            self._loaded = load_processor_and_model(
+                self.repo,
+                "AutoModelForImageTextToText",
+                "vision-language model of the misc codec",
+                ALTERNATIVE,
+                self.config.device,
+                self.config.dtype,
             )
-            self._loaded = (processor, model, device, torch)
         return self._loaded
 
     def answer(self, image: Image.Image) -> tuple[str, tuple[int, int] | None]:
         """The model's raw answer and the (width, height) of the image as the model saw it."""
-        processor, model, device, torch = self._load()
+        import torch
+
+        processor, model, device = self._load()
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(text=[text], images=[image], return_tensors="pt").to(device)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from aigi_scd.config import closest, from_mapping, load_yaml, registry_dir
+from aigi_scd.config import from_mapping, load_registry_entry, load_yaml, registry_files
 from aigi_scd.errors import ConfigError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -104,8 +104,7 @@ class ModelCard:
 
 def card_paths(directory: Path | None = None) -> dict[str, Path]:
     """Card name → file, for every ``*.yaml`` in the registry folder."""
-    folder = directory or registry_dir("pipelines")
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return registry_files("pipelines", directory)
 
 
 def load_card_file(path: Path) -> ModelCard:
@@ -118,21 +117,7 @@ def load_card_file(path: Path) -> ModelCard:
 
 def load_card(name_or_path: str, directory: Path | None = None) -> ModelCard:
     """A card by registry name (``sdxl``) or by path to a YAML file."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
-        if not candidate.is_file():
-            raise ConfigError(f"model card file not found: {candidate}")
-        return load_card_file(candidate)
-    paths = card_paths(directory)
-    if name_or_path not in paths:
-        raise ConfigError(
-            f"unknown model {name_or_path!r}{closest(name_or_path, list(paths))}; "
-            f"available cards: {', '.join(paths)} (or pass a path to a card .yaml file)"
-        )
-    card = load_card_file(paths[name_or_path])
-    if card.name != name_or_path:
-        raise ConfigError(f"{paths[name_or_path]}: name: {card.name!r} must match the file name {name_or_path!r}")
-    return card
+    return load_registry_entry("pipelines", name_or_path, load_card_file, "model", directory)
 
 
 def load_cards(spec: str, directory: Path | None = None) -> list[ModelCard]:
