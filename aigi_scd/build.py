@@ -22,7 +22,7 @@ import aigi_scd
 from aigi_scd.errors import ConfigError, OutputDirError
 from aigi_scd.filters import Candidate, encode_png
 from aigi_scd.filters.chain import FilterChain
-from aigi_scd.filters.preset import default_preset_name, load_preset
+from aigi_scd.filters.preset import default_preset_name, load_preset, preset_spec
 from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
 from aigi_scd.pipelines.device import pick_device, pick_dtype
@@ -127,13 +127,21 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
                 parts.append(
                     f"filters: was preset {was!r}, now {now!r}" if was != now else f"filter preset {now!r} changed"
                 )
-                parts.append(f"to re-filter without regenerating, run: aigi-scd filter OUT --preset {now}")
             elif key == "models":
                 was, now = ",".join(old.get(key) or {}), ",".join(new[key])
                 parts.append(f"models: was {was}, now {now}" if was != now else "a model card changed")
             else:
                 parts.append(f"{key}: was {old.get(key)!r}, now {new[key]!r}")
     return "; ".join(parts) or "the configuration differs"
+
+
+def _refilter_hint(out: Path, old: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """When only the filter preset differs, the way to apply it without regenerating."""
+    new = manifest["config"]
+    if old.get("filters") == new["filters"] or any(old.get(k) != v for k, v in new.items() if k != "filters"):
+        return ""
+    spec = (manifest.get("preset") or {}).get("spec") or new["filters"]["preset"]
+    return f" To apply the new preset to the finished build without regenerating: aigi-scd filter {out} --preset {spec}"
 
 
 def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
@@ -154,6 +162,7 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
                 f"{out} holds a build with a different configuration "
                 f"({_describe_difference(old.get('config') or {}, manifest['config'])}). Rerun with the original "
                 "options to resume it, choose another --out, or pass --overwrite to delete it and start again."
+                + _refilter_hint(out, old.get("config") or {}, manifest)
             )
         for entry in MANAGED_ENTRIES:
             path = out / entry
@@ -244,6 +253,7 @@ def preset_record(chain: FilterChain) -> dict[str, Any]:
 
     return {
         "name": chain.name,
+        "spec": preset_spec(chain),
         "description": chain.description,
         "source": chain.source,
         "versions": {"pyiqa": pyiqa.__version__, "imagehash": imagehash.__version__},

@@ -66,7 +66,7 @@ def cli() -> None:
     type=int,
     default=1,
     show_default=True,
-    help="Images per prompt and model, each with its own seed.",
+    help="Images per prompt and model, each with its own seed (the N a best_of_n filter step picks from).",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Build seed: picks the prompts and every image's seed."
@@ -83,7 +83,7 @@ def cli() -> None:
     type=int,
     default=256,
     show_default=True,
-    help="Samples per WebDataset shard (also the unit of resuming).",
+    help="Samples per WebDataset shard (also the unit of resuming); rounded down to whole prompts.",
 )
 @click.option(
     "--filters",
@@ -234,7 +234,7 @@ def filter_command(out: Path, preset: str, batch_size: int, device: str, quiet: 
     and rerunning the same command after a kill resumes the staging.
 
     \b
-    Example: aigi-scd filter out/tiny --preset filters/strict.yaml
+    Example: aigi-scd filter out/tiny --preset my-preset.yaml
     """
     from aigi_scd.filters.preset import load_preset
     from aigi_scd.refilter import refilter

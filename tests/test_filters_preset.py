@@ -80,7 +80,7 @@ def test_cli_lists_presets_and_build_refuses_a_changed_preset(tmp_path):
     strict = write(tmp_path, "filters:\n  - type: decodable\n  - {type: iqa, metric: piqe, threshold: 1}\n")
     refused = run_cli(*args, "--filters", strict, check=False)
     assert refused.exit_code != 0
-    assert (
-        "filters: was preset 'offline', now 'p'" in refused.output
-        and "aigi-scd filter OUT --preset p" in refused.output
-    )
+    assert "filters: was preset 'offline', now 'p'" in refused.output
+    assert f"aigi-scd filter {out} --preset {strict}" in refused.output
+    seed = run_cli(*args, "--filters", strict, "--seed", 1, check=False)  # more than the preset differs
+    assert "seed: was 0, now 1" in seed.output and "aigi-scd filter" not in seed.output

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from huggingface_hub.errors import HFValidationError
 
+from aigi_scd.errors import ConfigError
 from aigi_scd.filters.base import Candidate, FilterResult
 from aigi_scd.filters.iqa import ScoreRange, check_threshold, to_batches, to_tensor, weights_unavailable
 
@@ -53,6 +55,10 @@ class ClipScore:
         except OSError as exc:
             what = "pyiqa metric 'clipscore'" if self.model is None else f"CLIP model {self.model!r}"
             raise weights_unavailable(what, exc) from None
+        except HFValidationError:
+            raise ConfigError(
+                f"clipscore model: {self.model!r} is neither a local folder nor a hub id (owner/name)"
+            ) from None
         self._device = device
 
     def _captions(self, candidates: list[Candidate]) -> list[str]:

@@ -33,6 +33,16 @@ def preset_paths(directory: Path | None = None) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
+def preset_spec(chain: FilterChain) -> str:
+    """How to name `chain` on a command line: its registry name, or the path of its file."""
+    if chain.source is None:
+        return chain.name
+    registered = preset_paths().get(chain.name)
+    if registered is not None and registered.resolve() == Path(chain.source).resolve():
+        return chain.name
+    return chain.source
+
+
 def default_preset_name(cards: list) -> str:
     """`default` (learned metrics) when any model is real; `offline` when every model is a tiny offline
     card (random-weight pipelines exist to run without downloads, and learned scores of their noise mean

@@ -284,7 +284,7 @@ class Entropy:
             levels = np.clip(np.rint(luma(pixels)), 0, 255).astype(np.uint8)  # rounded, as pyiqa does
             p = np.bincount(levels.ravel(), minlength=256) / levels.size
             p = p[p > 0]
-            bits = float(-(p * np.log2(p)).sum())
+            bits = float(-(p * np.log2(p)).sum()) + 0.0  # no -0.0 for flat images
             low = bits < self.min_bits
             return bits, (f"too little detail: grey-level entropy {bits:.2f} < {self.min_bits:g} bits" if low else "")
 
