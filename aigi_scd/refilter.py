@@ -130,17 +130,16 @@ def _read_shard(out: Path, model: str, index: int, keys: list[str]) -> dict[str,
 def _candidate(sample: dict[str, Any]) -> Pending:
     record = json.loads(sample["json"])
     png = sample.get("png")
-    problem = None
+    pixels, problem = None, None
     if png is None:  # the pipeline produced no usable pixels: keep the original reason
         first = (record.get("filters") or [{}])[0]
         problem = first.get("reason") or record.get("reason") or "no image was stored"
-    candidate = Candidate(
-        sample["__key__"],
-        png,
-        decode_png(png) if png is not None else None,
-        prompt_from_json(record["prompt"]),
-        problem,
-    )
+    else:
+        try:
+            pixels = decode_png(png)
+        except Exception as exc:  # a damaged stored PNG is the decodable filter's verdict, not a crash
+            png, problem = None, f"stored PNG does not decode: {exc}"
+    candidate = Candidate(sample["__key__"], png, pixels, prompt_from_json(record["prompt"]), problem)
     return candidate, lambda c, record=record: dict(record)
 
 

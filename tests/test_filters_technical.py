@@ -52,6 +52,7 @@ CRAFTED = {
     "blurred": ("sharpness", "blurred"),
     "tiny": ("min_size", "too small"),
     "overexposed": ("exposure", "clipped to white"),
+    "underexposed": ("exposure", "clipped to black"),
     "two-tone": ("entropy", "entropy"),
     "noisy-photo": ("piqe", "piqe"),
     "nan": ("decodable", "non-finite"),
@@ -71,6 +72,7 @@ def crafted_images() -> list[Candidate]:
         candidate(blur(kodak(0), 4), "blurred"),
         candidate(kodak(3)[:32, :32], "tiny"),
         candidate(np.clip(kodak(0).astype(int) + 200, 0, 255).astype(np.uint8), "overexposed"),
+        candidate(np.concatenate([np.zeros((256, 154, 3), np.uint8), kodak(6)[:, :102]], axis=1), "underexposed"),
         candidate(np.where(tiles[..., None], [40, 90, 160], [200, 180, 60]).astype(np.uint8), "two-tone"),
         candidate(np.clip(kodak(5) + rng.normal(0, 30, (256, 256, 3)), 0, 255).astype(np.uint8), "noisy-photo"),
         candidate(None, "nan", problem="pipeline output has 12 non-finite values"),
@@ -156,3 +158,15 @@ def test_entropy_matches_pyiqa_entropy():
     for c, score in zip(images, ours, strict=True):
         tensor = torch.from_numpy(np.array(c.pixels)).permute(2, 0, 1)[None].float() / 255.0
         assert score == pytest.approx(float(metric(tensor)), abs=1e-3), c.key
+
+
+def test_colourfulness_is_recorded_and_can_reject_greyscale():
+    from aigi_scd.filters import Colourfulness
+
+    grey = np.repeat(kodak(1)[..., :1], 3, axis=2)
+    images = [candidate(grey, "grey"), candidate(kodak(2), "colour")]
+    recorded = Colourfulness()(images)
+    assert [r.passed for r in recorded] == [True, True]
+    assert recorded[0].score == 0.0 and recorded[1].score > 15  # Hasler & Süsstrunk: greyscale is 0
+    strict = Colourfulness(min_colourfulness=5.0)(images)
+    assert [r.passed for r in strict] == [False, True] and "too little colour" in strict[0].reason
