@@ -20,18 +20,21 @@ from tqdm.auto import tqdm
 
 import aigi_scd
 from aigi_scd.errors import ConfigError, OutputDirError
-from aigi_scd.filters import Candidate, default_chain, encode_png, run_chain
+from aigi_scd.filters import Candidate, encode_png
+from aigi_scd.filters.chain import FilterChain
+from aigi_scd.filters.preset import default_preset_name, load_preset, preset_spec
+from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
 from aigi_scd.pipelines.device import pick_device, pick_dtype
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
-from aigi_scd.sample import json_bytes, sample_json
+from aigi_scd.sample import sample_json
 from aigi_scd.shards import (
-    AtomicTarWriter,
     discard_shard,
     finished_shards,
+    iter_samples,
     model_data_dir,
     model_reject_dir,
     read_json,
@@ -40,11 +43,12 @@ from aigi_scd.shards import (
     stats_name,
     write_json_atomic,
 )
+from aigi_scd.swap import finish_pending_swap
 
 MANIFEST = "build.json"
 MANIFEST_FORMAT = "aigi-scd-build/1"
 # What a build writes at the top of its folder; --overwrite removes these and nothing else.
-MANAGED_ENTRIES = ("data", "rejects", "README.md", MANIFEST)
+MANAGED_ENTRIES = ("data", "rejects", "README.md", MANIFEST, ".filter-staging")
 
 
 @dataclass
@@ -57,12 +61,15 @@ class BuildConfig:
     seed: int
     images_per_prompt: int = 1
     shard_size: int = 256
+    filters: FilterChain | None = None  # None: the default preset for these cards (default_preset_name)
 
     def __post_init__(self) -> None:
         if self.images_per_prompt < 1:
             raise ConfigError(f"--images-per-prompt must be at least 1, got {self.images_per_prompt}")
         if self.shard_size < 1:
             raise ConfigError(f"--shard-size must be at least 1, got {self.shard_size}")
+        if self.filters is None:
+            self.filters = load_preset(default_preset_name(self.cards))
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,7 @@ class BuildConfig:
             "seed": self.seed,
             "images_per_prompt": self.images_per_prompt,
             "shard_size": self.shard_size,
+            "filters": self.filters.identity(),
         }
 
 
@@ -113,12 +121,27 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
         if old.get(key) != new[key]:
             if key == "prompt_ids":
                 parts.append("the prompts differ")
+            elif key == "filters":
+                was = (old.get(key) or {}).get("preset")
+                now = new[key]["preset"]
+                parts.append(
+                    f"filters: was preset {was!r}, now {now!r}" if was != now else f"filter preset {now!r} changed"
+                )
             elif key == "models":
                 was, now = ",".join(old.get(key) or {}), ",".join(new[key])
                 parts.append(f"models: was {was}, now {now}" if was != now else "a model card changed")
             else:
                 parts.append(f"{key}: was {old.get(key)!r}, now {new[key]!r}")
     return "; ".join(parts) or "the configuration differs"
+
+
+def _refilter_hint(out: Path, old: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """When only the filter preset differs, the way to apply it without regenerating."""
+    new = manifest["config"]
+    if old.get("filters") == new["filters"] or any(old.get(k) != v for k, v in new.items() if k != "filters"):
+        return ""
+    spec = (manifest.get("preset") or {}).get("spec") or new["filters"]["preset"]
+    return f" To apply the new preset to the finished build without regenerating: aigi-scd filter {out} --preset {spec}"
 
 
 def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
@@ -139,6 +162,7 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
                 f"{out} holds a build with a different configuration "
                 f"({_describe_difference(old.get('config') or {}, manifest['config'])}). Rerun with the original "
                 "options to resume it, choose another --out, or pass --overwrite to delete it and start again."
+                + _refilter_hint(out, old.get("config") or {}, manifest)
             )
         for entry in MANAGED_ENTRIES:
             path = out / entry
@@ -156,60 +180,51 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     return False
 
 
+def plan_shards(items: Sequence[WorkItem], shard_size: int, images_per_prompt: int) -> list[Sequence[WorkItem]]:
+    """Consecutive runs of `items` of about `shard_size`, never splitting a prompt's images (best-of-N
+    picks among them, and must see them all in one shard for a resumed build to pick the same)."""
+    size = max(images_per_prompt, shard_size - shard_size % images_per_prompt)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def _write_shard(
     out: Path,
     loaded: LoadedPipeline,
     index: int,
     items: Sequence[WorkItem],
     runtime: Runtime,
-    filters: list,
+    chain: FilterChain,
     bar: tqdm,
 ) -> dict[str, Any]:
     model = loaded.card.name
     discard_shard(out, model, index)
-    kept = AtomicTarWriter(model_data_dir(out, model) / shard_name(index))
-    rejected = AtomicTarWriter(model_reject_dir(out, model) / reject_name(index))
     began = time.perf_counter()
     generation_seconds = 0.0
-    rejects_by_filter: dict[str, int] = {}
-    keys: list[str] = []
-    try:
+
+    def batches():
+        nonlocal generation_seconds
         for batch in generate(loaded, items, runtime.batch_size):
             generation_seconds += batch[0].batch_seconds
-            candidates = []
+            pending = []
             for g in batch:
                 png = encode_png(g.pixels) if g.pixels is not None else None
-                candidates.append(Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem))
-            run_chain(filters, candidates)
-            for g, c in zip(batch, candidates, strict=True):
-                record = sample_json(generated=g, loaded=loaded, candidate=c)
-                fields = {"json": json_bytes(record)}
-                if c.png is not None:
-                    fields["png"] = c.png
-                if c.rejected_by is None:
-                    kept.write(c.key, fields)
-                    keys.append(c.key)
-                else:
-                    rejected.write(c.key, fields)
-                    name = c.rejected_by.name
-                    rejects_by_filter[name] = rejects_by_filter.get(name, 0) + 1
-            bar.update(len(batch))
-        kept.commit()
-        rejected.commit()
-    except BaseException:
-        kept.abort()
-        rejected.abort()
-        raise
+                candidate = Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem)
+                pending.append((candidate, lambda c, g=g: sample_json(generated=g, loaded=loaded, candidate=c)))
+            yield pending
+
+    outcome = filter_shard(
+        batches(),
+        chain,
+        model_data_dir(out, model) / shard_name(index),
+        model_reject_dir(out, model) / reject_name(index),
+        bar.update,
+    )
     stats = {
         "shard": index,
         "model": model,
         "tar": shard_name(index),
         "planned": len(items),
-        "kept": kept.count,
-        "rejected": rejected.count,
-        "rejects_by_filter": rejects_by_filter,
-        "filters": [f.name for f in filters],
-        "keys": keys,
+        **outcome.stats(chain),
         "seconds": time.perf_counter() - began,
         "generation_seconds": generation_seconds,
         "images_per_second": len(items) / generation_seconds if generation_seconds else None,
@@ -219,6 +234,30 @@ def _write_shard(
     }
     write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
     return stats
+
+
+def kept_candidates(out: Path, model: str, index: int) -> list[Candidate]:
+    """The kept samples of a finished shard as candidates (decoded pixels), in their stored order."""
+    from aigi_scd.filters.base import decode_png
+
+    path = model_data_dir(out, model) / shard_name(index)
+    if not path.is_file():
+        return []
+    return [Candidate(s["__key__"], s["png"], decode_png(s["png"])) for s in iter_samples(path)]
+
+
+def preset_record(chain: FilterChain) -> dict[str, Any]:
+    """How the build.json and the dataset card describe the filter preset in use."""
+    import imagehash
+    import pyiqa
+
+    return {
+        "name": chain.name,
+        "spec": preset_spec(chain),
+        "description": chain.description,
+        "source": chain.source,
+        "versions": {"pyiqa": pyiqa.__version__, "imagehash": imagehash.__version__},
+    }
 
 
 def _free_accelerator_memory() -> None:
@@ -239,7 +278,10 @@ def build(
     command: str | None = None,
     filters: list | None = None,
 ) -> BuildReport:
-    """Generate, filter and shard every planned image of every model into `out`; resume what is done."""
+    """Generate, filter and shard every planned image of every model into `out`; resume what is done.
+
+    `filters` (a list of filter objects) replaces the config's preset, for callers building chains in code.
+    """
     runtime = runtime or Runtime()
     if runtime.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
@@ -247,6 +289,11 @@ def build(
     device = pick_device(runtime.device)
     for card in config.cards:
         check_available(card)
+    if filters is not None:
+        config.filters = FilterChain.from_steps("custom", list(filters))
+    chain = config.filters
+    chain.prepare(device)  # weights of learned metrics load now, before anything is written
+    finish_pending_swap(out)
     manifest = {
         "format": MANIFEST_FORMAT,
         "aigi_scd": aigi_scd.__version__,
@@ -255,9 +302,10 @@ def build(
         "cards": {card.name: card.snapshot() for card in config.cards},
         "prompts": [p.to_json() for p in config.prompts],
         "command": command,
+        "preset": preset_record(chain),
     }
     prepare_out(out, manifest, overwrite)
-    filters = default_chain() if filters is None else filters
+    chain.reset()
     plans = {
         card.name: plan_items(card.name, config.prompts, config.images_per_prompt, config.seed) for card in config.cards
     }
@@ -266,7 +314,7 @@ def build(
     with tqdm(total=total, unit="img", desc="build", disable=not runtime.progress, dynamic_ncols=True) as bar:
         for card in config.cards:
             items = plans[card.name]
-            shards = [items[i : i + config.shard_size] for i in range(0, len(items), config.shard_size)]
+            shards = plan_shards(items, config.shard_size, config.images_per_prompt)
             done = finished_shards(out, card.name)
             model_report = ModelReport(card.name, shards=len(shards))
             report.models.append(model_report)
@@ -275,6 +323,9 @@ def build(
                 for index, shard_items in enumerate(shards):
                     if index in done:
                         stats = done[index]
+                        chain.restore(
+                            stats.get("filter_state"), lambda m=card.name, i=index: kept_candidates(out, m, i)
+                        )
                         model_report.shards_skipped += 1
                         bar.update(len(shard_items))
                     else:
@@ -284,7 +335,7 @@ def build(
                                 card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
                             )
                         bar.set_postfix_str(card.name)
-                        stats = _write_shard(out, loaded, index, shard_items, runtime, filters, bar)
+                        stats = _write_shard(out, loaded, index, shard_items, runtime, chain, bar)
                         model_report.generated += stats["planned"]
                         model_report.seconds += stats["seconds"]
                     model_report.kept += stats["kept"]

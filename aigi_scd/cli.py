@@ -71,7 +71,7 @@ def cli() -> None:
     type=int,
     default=1,
     show_default=True,
-    help="Images per prompt and model, each with its own seed.",
+    help="Images per prompt and model, each with its own seed (the N a best_of_n filter step picks from).",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Build seed: picks the prompts and every image's seed."
@@ -88,7 +88,16 @@ def cli() -> None:
     type=int,
     default=256,
     show_default=True,
-    help="Samples per WebDataset shard (also the unit of resuming).",
+    help="Samples per WebDataset shard (also the unit of resuming); rounded down to whole prompts.",
+)
+@click.option(
+    "--filters",
+    "preset",
+    default=None,
+    metavar="PRESET",
+    help="Filter preset: a name from the filters/ registry (`aigi-scd filters`) or a path to a preset .yaml. "
+    "Default: `default` (learned metrics; pyiqa fetches their weights on first use) for real models, "
+    "`offline` (weight-free) when every model is a tiny offline card.",
 )
 @click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
 @click.option(
@@ -118,6 +127,7 @@ def build(
     seed,
     batch_size,
     shard_size,
+    preset,
     device,
     dtype,
     cache_dir,
@@ -126,20 +136,29 @@ def build(
 ) -> None:
     """Generate images with text-to-image models into WebDataset shards with full provenance.
 
-    Every image is filtered (undecodable and blank images are rejected, with their reason, into
-    OUT/rejects/), written to OUT/data/<model>/train-NNNNN.tar with a json of its prompt, model card,
-    seed and settings, and described in OUT/README.md so that datasets.load_dataset(OUT) loads it.
+    Every image goes through the filter preset (--filters): images it rejects go, with every score and
+    the rejecting filter's reason, to OUT/rejects/; kept ones to OUT/data/<model>/train-NNNNN.tar with a
+    json of their prompt, model card, seed, settings and filter scores. OUT/README.md describes the
+    dataset (pass rates per filter and model) so that datasets.load_dataset(OUT) loads it.
     """
     from aigi_scd.build import BuildConfig, Runtime
     from aigi_scd.build import build as run_build
+    from aigi_scd.filters.preset import default_preset_name, load_preset
     from aigi_scd.pipelines.card import load_cards
     from aigi_scd.prompts import load_suite, select_prompts
 
     cards = load_cards(models_spec)
     specs = load_suite(suite)
     prompts = select_prompts(specs, num_prompts if num_prompts is not None else len(specs), seed)
+    preset = preset or default_preset_name(cards)
     config = BuildConfig(
-        cards=cards, prompts=prompts, suite=suite, seed=seed, images_per_prompt=images_per_prompt, shard_size=shard_size
+        cards=cards,
+        prompts=prompts,
+        suite=suite,
+        seed=seed,
+        images_per_prompt=images_per_prompt,
+        shard_size=shard_size,
+        filters=load_preset(preset),
     )
     command = shlex.join(
         [
@@ -157,6 +176,8 @@ def build(
             str(seed),
             "--shard-size",
             str(shard_size),
+            "--filters",
+            preset,
             "--out",
             str(out),
         ]
@@ -196,6 +217,62 @@ def models(verbose: bool) -> None:
             if card.description:
                 click.echo(f"{'':<17} {card.description}")
     click.echo("\nTiny cards (repo tiny:...) are random-weight pipelines built offline, for tests and trying the tool.")
+
+
+@cli.command("filter")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--preset",
+    required=True,
+    metavar="PRESET",
+    help="Filter preset: a name from the filters/ registry (`aigi-scd filters`) or a path to a preset .yaml.",
+)
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Images scored together.")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def filter_command(out: Path, preset: str, batch_size: int, device: str, quiet: bool) -> None:
+    """Re-filter the build in OUT with another preset, without regenerating.
+
+    Every generated image, kept or rejected, is re-scored, so a stricter preset moves images to
+    OUT/rejects/ and a looser one brings them back. New shards, stats, build.json and card are staged
+    in OUT/.filter-staging/ and swapped in only when all are complete: OUT stays loadable throughout,
+    and rerunning the same command after a kill resumes the staging.
+
+    \b
+    Example: aigi-scd filter out/tiny --preset my-preset.yaml
+    """
+    from aigi_scd.filters.preset import load_preset
+    from aigi_scd.refilter import refilter
+
+    chain = load_preset(preset)
+    command = shlex.join(["aigi-scd", "filter", str(out), "--preset", preset])
+    report = refilter(out, chain, batch_size=batch_size, device=device, progress=not quiet, command=command)
+    click.echo(
+        f"\n{'model':<20} {'generated':>9} {'kept':>6} {'rejected':>9} {'was kept':>9} {'back':>6} {'dropped':>8}"
+    )
+    for m in report.models:
+        counts = f"{m.generated:>9} {m.kept:>6} {m.rejected:>9} {m.kept_before:>9} {m.restored:>6} {m.dropped:>8}"
+        click.echo(f"{m.name:<20} {counts}")
+    resumed = f" ({report.resumed_shards} shards resumed from an interrupted run)" if report.resumed_shards else ""
+    click.echo(f"\n{report.kept} images kept in {out} by preset {chain.name!r} in {report.seconds:.1f} s{resumed}.")
+    if not report.kept:
+        click.echo("No image passed: the dataset is empty until a looser preset brings images back.")
+
+
+@cli.command("filters")
+def filters_command() -> None:
+    """List the filter presets in the filters/ registry and the steps each runs."""
+    from aigi_scd.filters.preset import load_preset, preset_paths
+
+    for name, path in preset_paths().items():
+        try:
+            chain = load_preset(str(path))
+        except AigiScdError as exc:
+            click.echo(f"{name}: (invalid preset: {exc})")
+            continue
+        click.echo(f"{name}: {chain.description}")
+        click.echo(f"  {' → '.join(chain.names)}")
+    click.echo("\nUse one with `aigi-scd build --filters NAME` or `aigi-scd filter OUT --preset NAME`.")
 
 
 @cli.command()

@@ -19,6 +19,12 @@ def _features_yaml() -> list[Any]:
     return DatasetInfo(features=sample_features())._to_yaml_dict()["features"]
 
 
+def _split(out: Path, models: list[str]) -> dict[str, Any]:
+    """The size of the shards (``download_size``): `datasets` keys its cache on this metadata, so a dataset
+    changed in place (``aigi-scd filter``) is never served from a stale cache."""
+    return {"download_size": sum(p.stat().st_size for m in models for p in model_data_dir(out, m).glob("train-*.tar"))}
+
+
 def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
     """The YAML front matter: one config for all models (default) and one per model that has shards."""
     with_data = [m for m in models if any(model_data_dir(out, m).glob("train-*.tar"))]
@@ -32,10 +38,10 @@ def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
                 "default": True,
             }
         )
-        infos.append({"config_name": "default", "features": features})
+        infos.append({"config_name": "default", "features": features, **_split(out, with_data)})
     for model in with_data:
         configs.append({"config_name": model, "data_files": [{"split": "train", "path": f"data/{model}/train-*.tar"}]})
-        infos.append({"config_name": model, "features": features})
+        infos.append({"config_name": model, "features": features, **_split(out, [model])})
     return {
         "pretty_name": "AIGI-SCD",
         "license": "other",
@@ -65,15 +71,40 @@ def _model_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _reject_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
+def _filter_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
+    """Per model and filter (in chain order): images it rejected, images it judged, and its pass rate."""
     rows = []
     for name in manifest["models"]:
-        counts: dict[str, int] = {}
+        order: list[str] = []
+        checked: dict[str, int] = {}
+        passed: dict[str, int] = {}
+        rejected: dict[str, int] = {}
         for stats in finished_shards(out, name).values():
+            for filt in stats.get("filters") or []:
+                if filt not in order:
+                    order.append(filt)
             for filt, n in (stats.get("rejects_by_filter") or {}).items():
-                counts[filt] = counts.get(filt, 0) + n
-        rows += [f"| {name} | {filt} | {n} |" for filt, n in sorted(counts.items())]
+                rejected[filt] = rejected.get(filt, 0) + n
+            for filt, counts in (stats.get("filter_counts") or {}).items():
+                checked[filt] = checked.get(filt, 0) + counts["checked"]
+                passed[filt] = passed.get(filt, 0) + counts["passed"]
+        order += sorted(f for f in rejected if f not in order)
+        for filt in order:
+            n = checked.get(filt)
+            rate = f"{100 * passed.get(filt, 0) / n:.1f}%" if n else "–"
+            rows.append(f"| {name} | {filt} | {rejected.get(filt, 0)} | {n if n is not None else '–'} | {rate} |")
     return rows
+
+
+def _preset_lines(manifest: dict[str, Any]) -> list[str]:
+    preset = manifest.get("preset") or {}
+    steps = (manifest["config"].get("filters") or {}).get("steps") or []
+    lines = [f"Filter preset `{preset.get('name', '?')}`: {preset.get('description') or ''}".rstrip(), ""]
+    for step in steps:
+        settings = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("type", "name") and v is not None)
+        label = step["name"] if step["name"] == step["type"] else f"{step['name']} ({step['type']})"
+        lines.append(f"- `{label}`" + (f": {settings}" if settings else ""))
+    return lines
 
 
 def render_card(out: Path) -> str:
@@ -112,18 +143,23 @@ def render_card(out: Path) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *_model_rows(out, manifest),
         "",
-        "## Rejections",
+        "## Filters",
         "",
-        "Rejected samples are kept with their reasons under `rejects/<model>/` (not part of the dataset).",
+        *_preset_lines(manifest),
         "",
-        "| model | filter | rejected |",
-        "|---|---|---|",
-        *(_reject_rows(out, manifest) or ["| – | – | 0 |"]),
+        "Filters run in this order; an image stops at the first that rejects it, so each pass rate is over the "
+        "images that reached that filter. Every score and verdict is in each sample's `json.filters`; rejected "
+        "samples are kept with their reasons under `rejects/<model>/` (not part of the dataset).",
+        "",
+        "| model | filter | rejected | checked | pass rate |",
+        "|---|---|---|---|---|",
+        *(_filter_rows(out, manifest) or ["| – | – | 0 | – | – |"]),
         "",
         "## Reproduce",
         "",
         "```",
         manifest.get("command") or "aigi-scd build (options in build.json)",
+        *(manifest.get("filter_commands") or []),
         "```",
         "",
         "Licences: each image inherits the licence of the model that generated it (column above).",

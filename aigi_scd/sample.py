@@ -65,7 +65,6 @@ def sample_json(*, generated, loaded, candidate) -> dict[str, Any]:
     """The json of one sample (kept or rejected) from its generation and filter results."""
     item = generated.item
     card = loaded.card
-    rejected = candidate.rejected_by
     height, width = generated.pixels.shape[:2] if generated.pixels is not None else (None, None)
     return {
         "schema": SCHEMA_VERSION,
@@ -102,10 +101,18 @@ def sample_json(*, generated, loaded, candidate) -> dict[str, Any]:
         },
         "versions": library_versions(),
         "timing": {"batch_seconds": generated.batch_seconds, "image_seconds": generated.seconds},
+        **verdict_fields(candidate),
+        "sha256": sha256(candidate.png) if candidate.png else None,
+    }
+
+
+def verdict_fields(candidate) -> dict[str, Any]:
+    """The audit trail of a sample's json: every filter's result, the verdict and the rejecting reason."""
+    rejected = candidate.rejected_by
+    return {
         "filters": [r.to_json() for r in candidate.results],
         "verdict": "reject" if rejected else "keep",
         "reason": f"{rejected.name}: {rejected.reason}" if rejected else None,
-        "sha256": sha256(candidate.png) if candidate.png else None,
     }
 
 

@@ -29,7 +29,7 @@ def test_offline_tokenizers_load_back_as_real_tokenizers(tmp_path):
     clip = CLIPTokenizer.from_pretrained(sdxl / "tokenizer")
     ids = clip("a photograph of a red fox").input_ids
     assert ids[0] == clip.bos_token_id and ids[-1] == clip.eos_token_id
-    assert clip.tokenize("a red fox") == ["a</w>", "red</w>", "fox</w>"]
+    assert clip.tokenize("A red photograph") == ["a</w>", "red</w>", "photograph</w>"]
     pixart = ensure_tiny("tiny:pixart-sigma", tmp_path)
     t5 = T5Tokenizer.from_pretrained(pixart / "tokenizer")
     assert t5("a red fox").input_ids[-1] == t5.eos_token_id
@@ -42,3 +42,12 @@ def test_tiny_cards_load_through_the_product_loader():
     assert loaded.scheduler_class == "DPMSolverMultistepScheduler"
     assert loaded.max_prompt_tokens() == 300
     assert loaded.pipe.transformer.config.sample_size == 32  # the 256-pixel aspect-ratio bins
+
+
+def test_tokenizer_learning_is_deterministic():
+    """Two machines building the tiny pipelines get the same tokenizers, hence the same images."""
+    from aigi_scd.codec.tiny_models import _qwen_tokenizer
+    from aigi_scd.pipelines.offline_tokenizers import train_clip_tokenizer, train_t5_tokenizer
+
+    for learn in (train_clip_tokenizer, train_t5_tokenizer, _qwen_tokenizer):
+        assert learn().get_vocab() == learn().get_vocab()

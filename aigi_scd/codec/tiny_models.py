@@ -8,9 +8,7 @@ loads them with the same ``from_pretrained`` code; their outputs are meaningless
 
 from __future__ import annotations
 
-import json
-
-from aigi_scd.pipelines.offline_tokenizers import tiny_corpus, train_clip_tokenizer
+from aigi_scd.pipelines.offline_tokenizers import train_byte_level_bpe, train_clip_tokenizer
 from aigi_scd.pipelines.tiny import _seeded
 
 QWEN_SPECIALS = [
@@ -43,21 +41,14 @@ class _ModelAndProcessor:
 
 
 def _qwen_tokenizer():
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=800,
-        special_tokens=QWEN_SPECIALS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
+    vocab, merges = train_byte_level_bpe(
+        ['{"description": "", "objects": [{"name": "", "detail": "", "bbox_2d": [0, 0, 1, 1]}]}']
     )
-    corpus = tiny_corpus() + ['{"description": "", "objects": [{"name": "", "detail": "", "bbox_2d": [0, 0, 1, 1]}]}']
-    backend.train_from_iterator(corpus, trainer=trainer)
-    state = json.loads(backend.to_str())["model"]
-    tokenizer = Qwen2Tokenizer(vocab=dict(state["vocab"]), merges=[tuple(m) for m in state["merges"]])
+    for token in QWEN_SPECIALS:
+        vocab.setdefault(token, len(vocab))
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges)
     tokenizer.add_special_tokens({"additional_special_tokens": QWEN_SPECIALS[1:]})
     return tokenizer
 

@@ -1,6 +1,35 @@
 """Filters: decide which generated images are good enough to keep, and record why."""
 
-from aigi_scd.filters.base import Candidate, Filter, FilterResult, encode_png, run_chain
-from aigi_scd.filters.technical import Decodable, NotBlank, default_chain
+from aigi_scd.filters.base import Candidate, Filter, FilterResult, ShardStep, decode_png, encode_png, run_chain
+from aigi_scd.filters.technical import (
+    Colourfulness,
+    Decodable,
+    Entropy,
+    Exposure,
+    MinSize,
+    NotBlack,
+    NotBlank,
+    NotNoise,
+    Sharpness,
+    default_chain,
+)
 
-__all__ = ["Candidate", "Decodable", "Filter", "FilterResult", "NotBlank", "default_chain", "encode_png", "run_chain"]
+__all__ = [
+    "Candidate",
+    "Colourfulness",
+    "Decodable",
+    "Entropy",
+    "Exposure",
+    "Filter",
+    "FilterResult",
+    "MinSize",
+    "NotBlack",
+    "NotBlank",
+    "NotNoise",
+    "ShardStep",
+    "Sharpness",
+    "decode_png",
+    "default_chain",
+    "encode_png",
+    "run_chain",
+]

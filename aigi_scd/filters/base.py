@@ -1,7 +1,16 @@
-"""The Filter protocol: score a batch of candidate images, say which pass and why the others do not."""
+"""The Filter protocol: score a batch of candidate images, say which pass and why the others do not.
+
+Two kinds of step make up a chain (see :mod:`aigi_scd.filters.chain`):
+
+- a **Filter** judges each image on its own, a batch at a time, on the build's device;
+- a **ShardStep** judges an image against others (near-duplicates, best-of-N): it sees every
+  surviving candidate of a shard at once, in plan order, so its verdicts do not depend on the
+  batch size and a resumed build makes the same ones.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,10 +30,15 @@ class Candidate:
     prompt: PromptSpec | None = None
     problem: str | None = None  # set upstream when there are no usable pixels
     results: list[FilterResult] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)  # what shard steps need once pixels are gone
 
     @property
     def rejected_by(self) -> FilterResult | None:
         return next((r for r in self.results if not r.passed), None)
+
+    def score(self, name: str) -> float | None:
+        """The score the filter called `name` gave this image (None if it did not run or has none)."""
+        return next((r.score for r in self.results if r.name == name), None)
 
 
 @dataclass
@@ -41,10 +55,35 @@ class FilterResult:
 
 
 class Filter(Protocol):
+    """Judges images one by one (batched). Optional: ``prepare(device)`` loads what it needs (weights)
+    before any image is generated; ``higher_is_better`` says how its score ranks images."""
+
     name: str
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
         """One result per candidate, in order."""
+        ...
+
+
+class ShardStep(Protocol):
+    """Judges the surviving candidates of a whole shard together."""
+
+    name: str
+
+    def features(self, candidates: list[Candidate]) -> None:
+        """Store in ``candidate.features`` what :meth:`decide` needs (called per batch, pixels still there)."""
+        ...
+
+    def decide(self, candidates: list[Candidate]) -> list[FilterResult]:
+        """One result per candidate (the shard's survivors, in plan order)."""
+        ...
+
+    def remember(self, kept: list[Candidate]) -> None:
+        """Learn the shard's finally kept images (state carried to later shards)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget all state: a new build or re-filtering starts."""
         ...
 
 
@@ -53,7 +92,7 @@ def run_chain(filters: list[Filter], candidates: list[Candidate]) -> None:
 
     Results are appended to each candidate's ``results`` (the audit trail stored in its json).
     """
-    alive = list(candidates)
+    alive = [c for c in candidates if c.rejected_by is None]
     for filt in filters:
         if not alive:
             break
@@ -65,6 +104,14 @@ def run_chain(filters: list[Filter], candidates: list[Candidate]) -> None:
         alive = [c for c in alive if c.rejected_by is None]
 
 
+def settings(step: Any) -> dict[str, Any]:
+    """A step's settings as a preset would write them: its ``type`` and every field read from YAML."""
+    values = {
+        f.name: getattr(step, f.name) for f in dataclasses.fields(step) if f.init and not f.metadata.get("internal")
+    }
+    return {"type": getattr(step, "kind", type(step).__name__), **values}
+
+
 def encode_png(pixels: np.ndarray) -> bytes:
     """Lossless PNG bytes of an HxWx3 uint8 array; deterministic for equal pixels (no timestamps)."""
     from PIL import Image
@@ -72,3 +119,11 @@ def encode_png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
+
+
+def decode_png(png: bytes) -> np.ndarray:
+    """HxWx3 uint8 pixels of PNG bytes."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        return np.asarray(im.convert("RGB"))

@@ -1,19 +1,45 @@
-"""Technical checks that need no model: the image decodes, and it is not blank or black."""
+"""Technical checks that need no model: the image decodes, is big enough, is not blank, black,
+clipped, pure noise or blurred, and (optionally) has colour.
+
+Thresholds are in the units of each score (recorded in every sample's json), chosen so that natural
+photographs (Kodak crops) pass with a wide margin; see ``filters/offline.yaml`` for the values in use.
+"""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from aigi_scd.filters.base import Candidate, FilterResult
+
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L" conversion
+DARK, BRIGHT = 2.0, 253.0  # luma at or beyond these is clipped to black / white
+SHARPNESS_SIDE = 512  # sharpness is measured at most at this size, so one threshold fits every resolution
+
+
+def luma(pixels: np.ndarray) -> np.ndarray:
+    """Grey levels 0-255 (float32) of HxWx3 uint8 pixels."""
+    return pixels.astype(np.float32) @ LUMA
+
+
+def _judge(filt, candidates: list[Candidate], measure) -> list[FilterResult]:
+    """Apply `measure(pixels) -> (score, reason or "")` to every candidate."""
+    results = []
+    for c in candidates:
+        score, reason = measure(c.pixels)
+        results.append(FilterResult(filt.name, not reason, float(score), reason))
+    return results
 
 
 @dataclass
 class Decodable:
     """The stored PNG decodes to exactly the generated pixels (and the pipeline gave finite pixels)."""
 
+    kind: ClassVar[str] = "decodable"
+    higher_is_better: ClassVar[bool] = True
     name: str = "decodable"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
@@ -38,39 +64,233 @@ class Decodable:
 
 
 @dataclass
+class MinSize:
+    """Rejects images whose shorter side is below `min_side` pixels (thumbnails, broken outputs).
+
+    Score: the shorter side in pixels.
+    """
+
+    kind: ClassVar[str] = "min_size"
+    higher_is_better: ClassVar[bool] = True
+    min_side: int = 64
+    name: str = "min_size"
+
+    def __post_init__(self) -> None:
+        if self.min_side < 1:
+            raise ValueError(f"min_side must be at least 1, got {self.min_side}")
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            h, w = pixels.shape[:2]
+            side = min(h, w)
+            return side, (
+                f"too small: {w}×{h}, shorter side {side} < {self.min_side} px" if side < self.min_side else ""
+            )
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class NotBlack:
+    """Rejects all-black images, which is what safety checkers return for outputs they blank.
+
+    Score: mean grey level, 0-255.
+    """
+
+    kind: ClassVar[str] = "not_black"
+    higher_is_better: ClassVar[bool] = True
+    max_mean: float = 4.0
+    name: str = "not_black"
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            mean = float(luma(pixels).mean())
+            black = mean < self.max_mean
+            return mean, (
+                f"all black (mean grey {mean:.1f} < {self.max_mean:g}; safety checkers blank outputs so)"
+                if black
+                else ""
+            )
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
 class NotBlank:
-    """Rejects near-constant images (failed generations) and all-black ones (safety-checker blanking).
+    """Rejects near-constant images (failed generations: one flat colour).
 
     Score: standard deviation of the grey levels, 0-255.
     """
 
+    kind: ClassVar[str] = "not_blank"
+    higher_is_better: ClassVar[bool] = True
     min_std: float = 2.0
-    black_mean: float = 4.0
     name: str = "not_blank"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        results = []
-        for c in candidates:
-            grey = c.pixels.astype(np.float32).mean(axis=2)
-            std, mean = float(grey.std()), float(grey.mean())
-            if mean < self.black_mean and std < self.min_std * 4:
-                results.append(
-                    FilterResult(
-                        self.name,
-                        False,
-                        std,
-                        f"all black (mean grey {mean:.1f}); safety checkers blank NSFW outputs so",
-                    )
-                )
-            elif std < self.min_std:
-                results.append(
-                    FilterResult(self.name, False, std, f"near-constant image (grey std {std:.2f} < {self.min_std})")
-                )
-            else:
-                results.append(FilterResult(self.name, True, std, ""))
-        return results
+        def measure(pixels):
+            std = float(luma(pixels).std())
+            flat = std < self.min_std
+            return std, (f"near-constant image (grey std {std:.2f} < {self.min_std:g})" if flat else "")
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class Exposure:
+    """Rejects badly exposed images: more than `max_clipped` of the pixels crushed to black (luma ≤ 2)
+    or blown to white (luma ≥ 253).
+
+    Score: the larger of the two clipped fractions, 0-1.
+    """
+
+    kind: ClassVar[str] = "exposure"
+    higher_is_better: ClassVar[bool] = False
+    max_clipped: float = 0.5
+    name: str = "exposure"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_clipped <= 1.0:
+            raise ValueError(f"max_clipped is a fraction of pixels, 0-1; got {self.max_clipped}")
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            grey = luma(pixels)
+            dark, bright = float((grey <= DARK).mean()), float((grey >= BRIGHT).mean())
+            worst, side = (dark, "black") if dark >= bright else (bright, "white")
+            over = worst > self.max_clipped
+            return worst, (
+                f"{100 * worst:.0f}% of pixels clipped to {side} (max {100 * self.max_clipped:.0f}%)" if over else ""
+            )
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class NotNoise:
+    """Rejects pure noise: images whose neighbouring pixels are (nearly) uncorrelated. Photographs and
+    renders have lag-1 autocorrelation above 0.8; independent per-pixel noise has about 0.
+
+    Score: lag-1 autocorrelation of the grey levels, the smaller of the horizontal and vertical one.
+    """
+
+    kind: ClassVar[str] = "noise"
+    higher_is_better: ClassVar[bool] = True
+    min_correlation: float = 0.4
+    name: str = "noise"
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.min_correlation <= 1.0:
+            raise ValueError(f"min_correlation is a correlation, -1 to 1; got {self.min_correlation}")
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            grey = luma(pixels).astype(np.float64)
+            d = grey - grey.mean()
+            var = float((d * d).mean())
+            if var == 0.0:
+                return 1.0, ""  # flat: not noise (not_blank is the check for that)
+            horizontal = float((d[:, 1:] * d[:, :-1]).mean()) / var
+            vertical = float((d[1:] * d[:-1]).mean()) / var
+            corr = min(horizontal, vertical)
+            noisy = corr < self.min_correlation
+            return corr, (
+                f"pure noise: neighbouring pixels uncorrelated (autocorrelation {corr:.2f} < {self.min_correlation:g})"
+                if noisy
+                else ""
+            )
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class Sharpness:
+    """Rejects blurred images by the variance of the Laplacian of the grey levels, measured with the
+    image scaled down (never up) to at most 512 pixels on its longer side.
+
+    Score: that variance (grey levels squared).
+    """
+
+    kind: ClassVar[str] = "sharpness"
+    higher_is_better: ClassVar[bool] = True
+    min_laplacian_var: float = 10.0
+    name: str = "sharpness"
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        from PIL import Image
+        from scipy.ndimage import laplace
+
+        def measure(pixels):
+            grey = luma(pixels)
+            h, w = grey.shape
+            if max(h, w) > SHARPNESS_SIDE:
+                scale = SHARPNESS_SIDE / max(h, w)
+                size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                grey = np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
+            var = float(laplace(grey.astype(np.float64), mode="reflect").var())
+            blurred = var < self.min_laplacian_var
+            return var, (
+                f"blurred: variance of the Laplacian {var:.1f} < {self.min_laplacian_var:g}" if blurred else ""
+            )
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class Colourfulness:
+    """Hasler & Süsstrunk's colourfulness M (2003): 0 for greyscale, about 15 "slightly", 33 "moderately",
+    59 "quite", 82+ "highly" colourful. With ``min_colourfulness: null`` (the presets' choice, since
+    black-and-white images are legitimate) it only records the score.
+    """
+
+    kind: ClassVar[str] = "colourfulness"
+    higher_is_better: ClassVar[bool] = True
+    min_colourfulness: float | None = None
+    name: str = "colourfulness"
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            rgb = pixels.astype(np.float64)
+            rg = rgb[..., 0] - rgb[..., 1]
+            yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+            m = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+            dull = self.min_colourfulness is not None and m < self.min_colourfulness
+            return m, (f"too little colour: colourfulness {m:.1f} < {self.min_colourfulness:g}" if dull else "")
+
+        return _judge(self, candidates, measure)
+
+
+@dataclass
+class Entropy:
+    """Rejects images with too little information: the Shannon entropy of the grey-level histogram
+    (256 bins of BT.601 luma, as pyiqa's ``entropy`` metric and MATLAB's ``entropy``). A flat image has
+    0 bits, two tones 1 bit; Kodak photographs 4.8 or more. Computed with a histogram here because
+    pyiqa's one-hot implementation needs about 2 GB per megapixel.
+
+    Score: entropy in bits, 0-8.
+    """
+
+    kind: ClassVar[str] = "entropy"
+    higher_is_better: ClassVar[bool] = True
+    min_bits: float = 3.0
+    name: str = "entropy"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_bits <= 8.0:
+            raise ValueError(f"min_bits is an entropy of 8-bit grey levels, 0-8; got {self.min_bits}")
+
+    def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
+        def measure(pixels):
+            levels = np.clip(np.rint(luma(pixels)), 0, 255).astype(np.uint8)  # rounded, as pyiqa does
+            p = np.bincount(levels.ravel(), minlength=256) / levels.size
+            p = p[p > 0]
+            bits = float(-(p * np.log2(p)).sum()) + 0.0  # no -0.0 for flat images
+            low = bits < self.min_bits
+            return bits, (f"too little detail: grey-level entropy {bits:.2f} < {self.min_bits:g} bits" if low else "")
+
+        return _judge(self, candidates, measure)
 
 
 def default_chain() -> list:
-    """The checks every build runs until filter presets exist."""
-    return [Decodable(), NotBlank()]
+    """The minimal technical chain: decodes, not black, not blank (presets in filters/ extend it)."""
+    return [Decodable(), NotBlack(), NotBlank()]

@@ -1,17 +1,21 @@
-"""Tokenizers for the tiny offline pipelines, trained here from a bundled corpus.
+"""Tokenizers for the tiny offline models, learned here from a bundled corpus.
 
-Real pipelines ship their tokenizers on the hub; the tiny ones cannot download them, so we train
-small ones with the `tokenizers` library in the same formats (CLIP byte-level BPE with ``</w>``
-word ends; T5 sentencepiece-style unigram) and wrap them in the transformers classes the real
-pipelines use. Training is deterministic for a fixed corpus.
+Real pipelines ship their tokenizers on the hub; the tiny ones cannot download them, so we learn
+small ones in the same formats (CLIP byte-level BPE with ``</w>`` word ends; T5 sentencepiece-style
+unigram; Qwen byte-level BPE) and wrap them in the transformers classes the real models use.
+
+The merges are learned by a few lines of plain BPE here rather than with ``tokenizers``' trainers:
+those break ties between equally frequent pairs in hash-map order, so two runs on the same corpus
+give different vocabularies — and tiny pipelines built on two machines would then generate different
+images from the same seed. Here ties go to the lexicographically smallest pair: same corpus, same
+tokenizer, everywhere.
 """
 
 from __future__ import annotations
 
-import json
+import math
+from collections import Counter
 from importlib import resources
-
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 CLIP_SPECIALS = ["<|startoftext|>", "<|endoftext|>"]
 
@@ -22,48 +26,100 @@ def tiny_corpus() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def train_clip_tokenizer(vocab_size: int = 1000, model_max_length: int = 77):
-    """A CLIPTokenizer (byte-level BPE, lower-cased, ``</w>`` word ends) with `vocab_size` entries."""
+def learn_bpe(words: Counter, num_merges: int) -> tuple[list[tuple[str, str]], Counter]:
+    """Merges of byte-pair encoding over `words` (symbol tuple → count), most frequent pair first,
+    ties to the smallest pair; also returns the final segmentation (symbol tuple → count)."""
+    segmented = Counter(words)
+    merges: list[tuple[str, str]] = []
+    for _ in range(num_merges):
+        pairs: Counter = Counter()
+        for symbols, count in segmented.items():
+            for pair in zip(symbols, symbols[1:], strict=False):
+                pairs[pair] += count
+        if not pairs:
+            break
+        best = min(pairs, key=lambda pair: (-pairs[pair], pair))
+        if pairs[best] < 2:
+            break
+        merges.append(best)
+        joined = best[0] + best[1]
+        updated: Counter = Counter()
+        for symbols, count in segmented.items():
+            out, i = [], 0
+            while i < len(symbols):
+                if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == best:
+                    out.append(joined)
+                    i += 2
+                else:
+                    out.append(symbols[i])
+                    i += 1
+            updated[tuple(out)] += count
+        segmented = updated
+    return merges, segmented
+
+
+def _byte_level_words(pre_tokenizer, texts: list[str]) -> Counter:
+    words: Counter = Counter()
+    for text in texts:
+        for piece, _ in pre_tokenizer.pre_tokenize_str(text):
+            words[piece] += 1
+    return words
+
+
+def train_clip_tokenizer(num_merges: int = 700, model_max_length: int = 77):
+    """A CLIPTokenizer (byte-level BPE, lower-cased, ``</w>`` word ends) learned from the corpus."""
+    from tokenizers import pre_tokenizers
     from transformers import CLIPTokenizer
 
     base = CLIPTokenizer()  # the same normaliser and pre-tokeniser as the real CLIP tokenizer
-    backend = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
-    backend.normalizer = base.backend_tokenizer.normalizer
-    backend.pre_tokenizer = base.backend_tokenizer.pre_tokenizer
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=CLIP_SPECIALS,
-        initial_alphabet=alphabet,
-        end_of_word_suffix="</w>",
-        show_progress=False,
-    )
-    backend.train_from_iterator(tiny_corpus(), trainer=trainer)
-    state = json.loads(backend.to_str())["model"]
-    vocab: dict[str, int] = dict(state["vocab"])
-    # Every byte must also exist as a word-final symbol, as in CLIP's real vocabulary.
-    for char in alphabet:
-        vocab.setdefault(char + "</w>", len(vocab))
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in state["merges"]]
+    normalizer, pre_tokenizer = base.backend_tokenizer.normalizer, base.backend_tokenizer.pre_tokenizer
+    counts = _byte_level_words(pre_tokenizer, [normalizer.normalize_str(t) for t in tiny_corpus()])
+    words = Counter({tuple(w[:-1]) + (w[-1] + "</w>",): c for w, c in counts.items()})
+    merges, _ = learn_bpe(words, num_merges)
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    # Specials first, so the tiny configs can name them 0 (start) and 1 (end, also padding).
+    tokens = CLIP_SPECIALS + alphabet + [ch + "</w>" for ch in alphabet] + [a + b for a, b in merges]
+    vocab: dict[str, int] = {}
+    for token in tokens:
+        vocab.setdefault(token, len(vocab))
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
 
 
-def train_t5_tokenizer(vocab_size: int = 600, model_max_length: int = 512):
-    """A T5Tokenizer (unigram over sentencepiece-style pieces, 100 sentinel ids) trained on the corpus."""
+def train_t5_tokenizer(num_merges: int = 500, model_max_length: int = 512):
+    """A T5Tokenizer (unigram over sentencepiece-style ``▁`` pieces, 100 sentinel ids) from the corpus.
+
+    Pieces are the corpus's characters and its BPE merges; each scores the log of its frequency in the
+    corpus's final segmentation, as a unigram model trained on it would roughly assign.
+    """
+    from tokenizers import normalizers, pre_tokenizers
     from transformers import T5Tokenizer
 
-    backend = Tokenizer(models.Unigram())
-    backend.normalizer = normalizers.NFKC()
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
+    pre = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")]
     )
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<pad>", "</s>", "<unk>"],
-        unk_token="<unk>",
-        show_progress=False,
-    )
-    backend.train_from_iterator(tiny_corpus(), trainer=trainer)
-    pieces = [(piece, float(score)) for piece, score in json.loads(backend.to_str())["model"]["vocab"]]
+    normalizer = normalizers.NFKC()
+    counts = _byte_level_words(pre, [normalizer.normalize_str(t) for t in tiny_corpus()])
+    merges, segmented = learn_bpe(Counter({tuple(w): c for w, c in counts.items()}), num_merges)
+    frequency: Counter = Counter()
+    for symbols, count in segmented.items():
+        for symbol in symbols:
+            frequency[symbol] += count
+    pieces = sorted({ch for word in counts for ch in word} | {a + b for a, b in merges})
+    total = sum(frequency.values()) + len(pieces)
+    scored = [(piece, math.log((frequency[piece] + 1) / total)) for piece in pieces]
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + sorted(scored, key=lambda ps: (-ps[1], ps[0]))
     extra = [(f"<extra_id_{i}>", 0.0) for i in range(99, -1, -1)]
-    return T5Tokenizer(vocab=pieces + extra, extra_ids=100, model_max_length=model_max_length)
+    return T5Tokenizer(vocab=vocab + extra, extra_ids=100, model_max_length=model_max_length)
+
+
+def train_byte_level_bpe(extra_texts: list[str], num_merges: int = 600) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Vocabulary and merges of a GPT-2-style byte-level BPE (as Qwen's) learned from the corpus."""
+    from tokenizers import pre_tokenizers
+
+    pre = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    counts = _byte_level_words(pre, tiny_corpus() + extra_texts)
+    merges, _ = learn_bpe(Counter({tuple(w): c for w, c in counts.items()}), num_merges)
+    vocab: dict[str, int] = {}
+    for token in sorted(pre_tokenizers.ByteLevel.alphabet()) + [a + b for a, b in merges]:
+        vocab.setdefault(token, len(vocab))
+    return vocab, merges
