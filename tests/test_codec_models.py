@@ -77,3 +77,12 @@ def test_misc_without_weights_fails_with_one_line(tmp_path):
     assert len(lines) == 1, result.stderr
     assert "Qwen/Qwen2.5-VL-7B-Instruct" in lines[0] and "misc-offline" in lines[0]
     assert not (tmp_path / "x.misc").exists()
+
+
+def test_object_names_longer_than_the_text_encoder_are_truncated(photo):
+    """A VLM can return a 'name' of garbage far beyond CLIPSeg's 77 tokens; the map is still made."""
+    from aigi_scd.codec.semantics import SemanticObject, Semantics
+
+    regions = get_codec("misc-tiny").regions
+    maps = regions.maps(photo, Semantics("x", [SemanticObject("stripe" * 100), SemanticObject("door")]))
+    assert [m.shape for m in maps] == [(8, 8), (8, 8)]

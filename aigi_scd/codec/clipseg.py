@@ -34,7 +34,9 @@ class ClipSegRegions:
         import torch
 
         processor, model, device = self._load()
-        inputs = processor(text=names, images=[image] * len(names), padding=True, return_tensors="pt").to(device)
+        inputs = processor(
+            text=names, images=[image] * len(names), padding=True, truncation=True, return_tensors="pt"
+        ).to(device)
         with torch.inference_mode():
             logits = model(**inputs).logits
         logits = logits.reshape(len(names), *logits.shape[-2:])
