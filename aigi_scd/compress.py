@@ -277,7 +277,8 @@ class Compressor:
         window = max(2, self.workers + 1)
         try:
             for unit in units:
-                unit.stats.unlink(missing_ok=True)  # the unit is redone: it no longer counts as finished
+                unit.stats.unlink(missing_ok=True)  # the unit is redone: it no longer counts as finished,
+                unit.tar.unlink(missing_ok=True)  # and its old files leave the dataset until the new ones are in
                 items = unit.shard.items()
                 futures = None
                 if pool is not None and unit.codec.spec not in self.in_process:
