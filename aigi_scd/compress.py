@@ -102,11 +102,11 @@ def parse_targets(spec: str) -> list[float]:
 
 
 def check_codec(choice: CodecChoice):
-    """Build the codec and run it once on a small probe, so a codec that cannot run here (missing weights or
-    modules) stops the command with one line before any work, never halfway through."""
+    """Build the codec and run it once both ways on a small probe, so a codec that cannot run here (missing
+    weights or modules; models load on first use) stops the command with one line before any work."""
     try:
         codec = build_codec(choice.preset)
-        codec.encode_report(Image.new("RGB", (64, 64), (120, 130, 140)), 4.0, prompt=None)
+        codec.decode(codec.encode_report(Image.new("RGB", (64, 64), (120, 130, 140)), 4.0, prompt=None).data)
     except TargetUnreachableError:
         pass
     except ImportError as exc:

@@ -61,6 +61,8 @@ def encode_one(spec: str, target: float, key: str, data: bytes, prompt: dict | N
     start = time.perf_counter()
     try:
         reconstruction = codec.decode(encoded.data)
+    except ModelUnavailableError:
+        raise
     except AigiScdError as exc:
         result["error"] = f"cannot decode its own file: {exc}"
         return result
