@@ -189,7 +189,7 @@ def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Seq
         "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
         "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
         "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
-        "– marks a score that is undefined there (ms_ssim needs 161 pixels a side; a CI needs two images).",
+        "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.",
         "",
     ]
     if summary.empty:
