@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from aigi_scd.compressed_card import compressed_configs, compressed_section
 from aigi_scd.shards import finished_shards, model_data_dir, read_json, write_bytes_atomic
 
 
@@ -42,6 +43,9 @@ def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
     for model in with_data:
         configs.append({"config_name": model, "data_files": [{"split": "train", "path": f"data/{model}/train-*.tar"}]})
         infos.append({"config_name": model, "features": features, **_split(out, [model])})
+    more_configs, more_infos = compressed_configs(out)  # `aigi-scd compress` sets: <codec>-<target>
+    configs += more_configs
+    infos += more_infos
     return {
         "pretty_name": "AIGI-SCD",
         "license": "other",
@@ -155,6 +159,7 @@ def render_card(out: Path) -> str:
         "|---|---|---|---|---|",
         *(_filter_rows(out, manifest) or ["| – | – | 0 | – | – |"]),
         "",
+        *compressed_section(out),
         "## Reproduce",
         "",
         "```",

@@ -15,6 +15,7 @@ import pytest
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="aigi-scd-tests-"))
 os.environ["AIGI_SCD_CACHE"] = str(_SESSION_TMP / "cache")
 os.environ["HF_DATASETS_CACHE"] = str(_SESSION_TMP / "hf-datasets")
+os.environ["TORCH_HOME"] = str(_SESSION_TMP / "torch")  # pyiqa/torchvision weights: none cached, none downloaded
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,140 @@
+"""Dataset-card parts for compressed sets: one ``<codec>-<target>`` config per folder under ``compressed/``,
+so ``datasets.load_dataset(OUT, "misc-offline-0.03")`` yields bitstream, reconstruction and scores."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aigi_scd.shards import read_json, write_bytes_atomic
+
+
+def compressed_features():
+    """`datasets.Features` of a compressed sample: the file as bytes, the reconstruction as an image, a json."""
+    from datasets import Features, List, Value
+    from datasets import Image as ImageFeature
+
+    s, i, f = Value("string"), Value("int64"), Value("float64")
+    return Features(
+        {
+            "__key__": s,
+            "__url__": s,
+            "bitstream": Value("binary"),
+            "png": ImageFeature(),
+            "json": {
+                "key": s,
+                "source": s,
+                "source_kind": s,
+                "origin": s,
+                "codec": s,
+                "target_bpp": f,
+                "bytes": i,
+                "bpp": f,
+                "width": i,
+                "height": i,
+                "encode_seconds": f,
+                "decode_seconds": f,
+                "bitstream_sha256": s,
+                "scores": List({"name": s, "value": f}),
+                "info": s,
+            },
+        }
+    )
+
+
+def compressed_config_names(out: Path) -> list[str]:
+    folder = Path(out) / "compressed"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.tar")))
+
+
+def compressed_configs(out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``configs`` and ``dataset_info`` entries of every compressed set that has data."""
+    from datasets import DatasetInfo
+
+    names = compressed_config_names(out)
+    if not names:
+        return [], []
+    features = DatasetInfo(features=compressed_features())._to_yaml_dict()["features"]
+    configs = [
+        {"config_name": name, "data_files": [{"split": "train", "path": f"compressed/{name}/*.tar"}]} for name in names
+    ]
+    return configs, [{"config_name": name, "features": copy.deepcopy(features)} for name in names]
+
+
+def compressed_section(out: Path) -> list[str]:
+    """Markdown: how to load the compressed sets, and the benchmark summary when there is one."""
+    names = compressed_config_names(out)
+    if not names:
+        return []
+    lines = [
+        "## Compressed sets (`aigi-scd compress`)",
+        "",
+        "One config per codec and target bitrate: `bitstream` (the file exactly as the codec wrote it; "
+        "bpp = 8 × bytes / pixels), `png` (its reconstruction) and `json` (bpp, encode/decode seconds, every "
+        "score, codec details). Images a codec could not fit into the target are not in its config; they are "
+        "counted in `benchmark/results.parquet` as `unreachable`.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f'ds = load_dataset("path/to/this/folder", "{names[0]}", split="train")',
+        "```",
+        "",
+        "Configs: " + ", ".join(f"`{n}`" for n in names),
+        "",
+    ]
+    manifest = Path(out) / "compress.json"
+    command = read_json(manifest).get("command") if manifest.is_file() else None
+    if command:
+        lines += ["Made with:", "", "```", command, "```", ""]
+    summary = Path(out) / "benchmark" / "summary.md"
+    if summary.is_file():
+        body = summary.read_text(encoding="utf-8").split("\n", 1)[1]  # drop its title
+        lines += [body.replace("\n## ", "\n### ").strip(), ""]
+    return lines
+
+
+def render_compress_card(out: Path) -> str:
+    """The card of an output folder that holds compressed image folders only (no build)."""
+    out = Path(out)
+    configs, infos = compressed_configs(out)
+    meta = {
+        "pretty_name": "AIGI-SCD compression benchmark",
+        "license": "other",
+        "tags": ["image-compression", "semantic-compression", "aigi-scd"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+    manifest = read_json(out / "compress.json") if (out / "compress.json").is_file() else {}
+    sources = manifest.get("sources", {})
+    lines = [
+        "---",
+        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        "# Compression benchmark",
+        "",
+        "Image sets compressed with [aigi-scd](https://github.com/) at ultra-low bitrates: "
+        + ", ".join(f"`{name}` ({info['kind']}, {info['images']} images)" for name, info in sources.items())
+        + ".",
+        "",
+        *compressed_section(out),
+        "## Reproduce",
+        "",
+        "```",
+        manifest.get("command") or "aigi-scd compress (options in compress.json)",
+        "```",
+        "",
+        "Licences: the reconstructions inherit the licence of their originals.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_compress_card(out: Path) -> Path:
+    path = Path(out) / "README.md"
+    write_bytes_atomic(path, render_compress_card(out).encode("utf-8"))
+    return path

@@ -1,0 +1,288 @@
+"""Image-quality metrics for the benchmark: batched pyiqa metrics, CLIP image–image similarity, and set-level FID/KID.
+
+Three kinds of metric:
+
+- ``fr`` full-reference consistency with the original (psnr, ms_ssim, lpips, dists, clip_sim, ...),
+- ``nr`` no-reference perceptual quality of the reconstruction (niqe, clipiqa, musiq, piqe, ...),
+- ``set`` distances between the set of originals and the set of reconstructions (fid, kid).
+
+Metric sets are named presets (:data:`PRESETS`); ``full`` (learned metrics, the default) needs weights that
+pyiqa, torchvision and transformers download on first use; ``offline`` is weight-free and runs anywhere.
+Any pyiqa metric name can also be given by name.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from aigi_scd.config import closest
+from aigi_scd.errors import ConfigError, ModelUnavailableError
+
+Kind = Literal["fr", "nr", "set"]
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "full": ("psnr", "ms_ssim", "lpips", "dists", "clip_sim", "niqe", "clipiqa", "musiq", "fid", "kid"),
+    "offline": ("psnr", "ssim", "ms_ssim", "gmsd", "fsim", "vsi", "nlpd", "piqe"),
+    "consistency": ("psnr", "ms_ssim", "lpips", "dists", "clip_sim"),
+    "perception": ("niqe", "clipiqa", "musiq"),
+    "set": ("fid", "kid"),
+}
+DEFAULT_PRESET = "full"
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+
+# pyiqa metrics checked to run with no downloads (no weights, no parameter files).
+WEIGHT_FREE = frozenset(
+    {"psnr", "psnry", "ssim", "ssimc", "ms_ssim", "cw_ssim", "gmsd", "fsim", "vif", "vsi", "nlpd", "mad", "piqe"}
+)
+# Smallest image side a metric accepts (pyiqa's ms_ssim runs an 11-tap window at 1/16 scale); smaller → no score.
+MIN_SIDE = {"ms_ssim": 161}
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    kind: Kind
+    lower_better: bool
+    weight_free: bool
+
+    @property
+    def arrow(self) -> str:
+        return "↓" if self.lower_better else "↑"
+
+
+@functools.cache
+def _pyiqa_configs() -> dict[str, Any]:
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    return DEFAULT_CONFIGS
+
+
+def metric_info(name: str) -> MetricInfo:
+    """What kind of metric `name` is and which way is better (ConfigError for an unknown name)."""
+    if name == "clip_sim":
+        return MetricInfo(name, "fr", False, False)
+    if name in ("fid", "kid"):
+        return MetricInfo(name, "set", True, False)
+    configs = _pyiqa_configs()
+    if name not in configs:
+        known = [*PRESETS, "clip_sim", "fid", "kid", *configs]
+        raise ConfigError(
+            f"unknown metric {name!r}{closest(name, known)}; use a preset ({', '.join(PRESETS)}), "
+            "clip_sim, fid, kid or any pyiqa metric name (pyiqa.list_models())"
+        )
+    config = configs[name]
+    mode = config.get("metric_mode")
+    if mode not in ("FR", "NR"):
+        raise ConfigError(f"metric {name!r}: pyiqa mode {mode!r} is not an image metric this benchmark can use")
+    kind: Kind = "fr" if mode == "FR" else "nr"
+    return MetricInfo(name, kind, bool(config.get("lower_better", False)), name in WEIGHT_FREE)
+
+
+def resolve_metrics(spec: str) -> list[MetricInfo]:
+    """``--metrics``: comma-separated preset names and metric names, in order, without repeats."""
+    names: list[str] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        for name in PRESETS.get(part, (part,)):
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise ConfigError(f"--metrics {spec!r} names no metric; presets: {', '.join(PRESETS)}")
+    return [metric_info(n) for n in names]
+
+
+def _unavailable(name: str, exc: BaseException) -> ModelUnavailableError:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelUnavailableError(
+        f"metric {name!r} needs weights that cannot be loaded here ({detail[:160]}); connect once to let it "
+        "download them, or use --metrics offline (weight-free: " + ", ".join(PRESETS["offline"]) + ")"
+    )
+
+
+def to_tensor(images: Sequence[Image.Image]):
+    """RGB images of one size → float tensor (N, 3, H, W) in [0, 1], as pyiqa reads image files."""
+    import torch
+
+    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images])
+    return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
+
+
+class ClipSimilarity:
+    """Cosine similarity of CLIP image embeddings of reconstruction and original (1 = same content)."""
+
+    def __init__(self, model: str, device: str):
+        import torch
+        from transformers import CLIPImageProcessor, CLIPModel
+
+        self.device = device
+        try:
+            self.processor = CLIPImageProcessor.from_pretrained(model)
+            self.model = CLIPModel.from_pretrained(model).to(device).eval()
+        except OSError as exc:
+            raise _unavailable("clip_sim", exc) from None
+        self._torch = torch
+
+    def embed(self, images: Sequence[Image.Image]):
+        pixels = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(self.device)
+        with self._torch.no_grad():
+            embeds = self.model.get_image_features(pixel_values=pixels)
+        if not isinstance(embeds, self._torch.Tensor):  # transformers 5 returns the projected pooler output
+            embeds = embeds.pooler_output
+        embeds = embeds.float()
+        return self._torch.nn.functional.normalize(embeds, dim=-1)
+
+    def __call__(self, recs: Sequence[Image.Image], refs: Sequence[Image.Image]) -> list[float]:
+        return (self.embed(recs) * self.embed(refs)).sum(-1).cpu().tolist()
+
+
+class Scorer:
+    """Scores reconstructions against their originals with a list of metrics, in batches of equal-size images.
+
+    Construction loads every metric (and so fails at once, with one line, when weights are missing).
+    """
+
+    def __init__(
+        self,
+        metrics: Sequence[MetricInfo],
+        device: str = "auto",
+        batch_size: int = 8,
+        clip_model: str = DEFAULT_CLIP_MODEL,
+    ):
+        from aigi_scd.pipelines.device import pick_device
+
+        self.metrics = list(metrics)
+        self.device = pick_device(device)
+        self.batch_size = max(1, batch_size)
+        self.clip_model = clip_model
+        self._nets: dict[str, Any] = {}
+        for info in self.metrics:
+            if info.kind != "set" or "set" not in self._nets:
+                self._load(info)
+
+    @property
+    def image_metrics(self) -> list[MetricInfo]:
+        return [m for m in self.metrics if m.kind != "set"]
+
+    @property
+    def set_metrics(self) -> list[MetricInfo]:
+        return [m for m in self.metrics if m.kind == "set"]
+
+    def _load(self, info: MetricInfo) -> None:
+        if info.name == "clip_sim":
+            self._nets["clip_sim"] = ClipSimilarity(self.clip_model, self.device)
+            return
+        import pyiqa
+        import torch
+
+        name = "fid" if info.kind == "set" else info.name
+        key = "set" if info.kind == "set" else info.name
+        try:
+            self._nets[key] = pyiqa.create_metric(name, device=torch.device(self.device))
+        except OSError as exc:  # urllib/requests/hub errors when weights are not cached and cannot be fetched
+            raise _unavailable(info.name, exc) from None
+
+    def score(
+        self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], only: Sequence[str] | None = None
+    ) -> list[dict[str, float | None]]:
+        """One ``{metric: value}`` per pair (None where the metric is undefined for the image); `only` limits
+        the metrics to those names."""
+        import torch
+
+        metrics = [m for m in self.image_metrics if only is None or m.name in only]
+        if len(recs) != len(refs):
+            raise ValueError("score() needs one original per reconstruction")
+        out: list[dict[str, float | None]] = [{} for _ in recs]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, (rec, ref) in enumerate(zip(recs, refs, strict=True)):
+            if rec.size != ref.size:
+                raise ValueError(f"reconstruction {rec.size} and original {ref.size} differ in size")
+            groups.setdefault(ref.size, []).append(i)
+        for size, indices in groups.items():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                rec_t = to_tensor([recs[i] for i in chunk]).to(self.device)
+                ref_t = to_tensor([refs[i] for i in chunk]).to(self.device)
+                for info in metrics:
+                    if min(size) < MIN_SIDE.get(info.name, 1):
+                        values: list[float | None] = [None] * len(chunk)
+                    elif info.name == "clip_sim":
+                        values = self._nets["clip_sim"]([recs[i] for i in chunk], [refs[i] for i in chunk])
+                    else:
+                        net = self._nets[info.name]
+                        with torch.no_grad():
+                            result = net(rec_t, ref_t) if info.kind == "fr" else net(rec_t)
+                        values = [float(v) for v in result.detach().float().reshape(len(chunk), -1)[:, 0].cpu()]
+                    for i, value in zip(chunk, values, strict=True):
+                        out[i][info.name] = None if value is None or not np.isfinite(value) else float(value)
+        return out
+
+    def set_scores(self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], seed: int = 0) -> dict[str, Any]:
+        """FID and/or KID between the originals and the reconstructions (None below two images per set)."""
+        if not self.set_metrics or len(recs) < 2 or len(refs) < 2:
+            return {m.name: None for m in self.set_metrics}
+        return self.set_distances(self.set_features(recs), self.set_features(refs), seed)
+
+    def set_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Inception features exactly as pyiqa's FID extracts them from a folder (clean-fid resizing to 299),
+        so that the originals' features can be computed once and reused for every codec and target."""
+        import torch
+        from pyiqa.archs.fid_arch import get_folder_features
+
+        fid = self._nets["set"].net
+        with tempfile.TemporaryDirectory(prefix="aigi-scd-fid-") as tmp:
+            write_image_folder(Path(tmp), images)
+            with torch.no_grad():
+                return get_folder_features(
+                    tmp,
+                    fid.model,
+                    num_workers=0,
+                    batch_size=self.batch_size,
+                    test_img_size=fid.test_img_size,
+                    device=torch.device(self.device),
+                    mode="clean",
+                    verbose=False,
+                )
+
+    def set_distances(self, rec_features: np.ndarray, ref_features: np.ndarray, seed: int = 0) -> dict[str, Any]:
+        """pyiqa's Fréchet distance (FID) and polynomial-kernel MMD (KID, subsets drawn with `seed`)."""
+        from pyiqa.archs.fid_arch import frechet_distance, maximum_mean_discrepancy
+
+        out: dict[str, Any] = {}
+        for info in self.set_metrics:
+            value = float("nan")
+            if len(rec_features) >= 2 and len(ref_features) >= 2:
+                try:
+                    if info.name == "fid":
+                        value = frechet_distance(
+                            rec_features.mean(0),
+                            np.cov(rec_features, rowvar=False),
+                            ref_features.mean(0),
+                            np.cov(ref_features, rowvar=False),
+                        )
+                    else:
+                        np.random.seed(seed)  # pyiqa's KID draws its subsets from numpy's global generator
+                        value = maximum_mean_discrepancy(rec_features, ref_features)
+                except ValueError:  # too few images: the covariance square root has an imaginary part
+                    value = float("nan")
+            out[info.name] = float(value) if np.isfinite(value) else None
+        return out
+
+
+def write_image_folder(folder: Path, images: Sequence[Image.Image]) -> None:
+    """Lossless PNGs named in order (what pyiqa's folder metrics read)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        image.convert("RGB").save(folder / f"{i:06d}.png")
+
+
+def describe_presets() -> str:
+    return "; ".join(f"{name}: {','.join(names)}" for name, names in PRESETS.items())

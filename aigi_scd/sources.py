@@ -1,0 +1,161 @@
+"""What `aigi-scd compress` compresses: the shards of a build (AIGI sets, one per model) and image folders
+(natural sets, such as Kodak), both cut into shards of images that are the unit of work and of resuming."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+from aigi_scd.errors import ConfigError
+from aigi_scd.shards import finished_shards, iter_samples, model_data_dir, read_json, shard_name
+
+SourceKind = Literal["aigi", "natural"]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One original image: its key, its encoded file bytes, and the prompt it was generated from (AIGI only)."""
+
+    key: str
+    data: bytes
+    prompt: dict[str, Any] | None
+    origin: str  # where the original lives, relative to its set: a shard tar member or a file name
+
+
+@dataclass
+class SourceShard:
+    """A batch of originals from one set; `keys` is known without reading the images."""
+
+    source: str
+    kind: SourceKind
+    index: int
+    keys: list[str]
+    _load: Callable[[], list[Item]] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}-{self.index:05d}"
+
+    def items(self) -> list[Item]:
+        items = self._load()
+        found = [item.key for item in items]
+        if found != self.keys:
+            raise ConfigError(f"{self.name}: its images changed while compressing ({len(found)} found); run again")
+        return items
+
+
+@dataclass
+class Source:
+    """A named set of originals: a build model (AIGI) or an image folder (natural)."""
+
+    name: str
+    kind: SourceKind
+    root: Path
+    shards: list[SourceShard]
+
+    @property
+    def size(self) -> int:
+        return sum(len(s.keys) for s in self.shards)
+
+    def items_by_key(self, keys: set[str]) -> dict[str, Item]:
+        found: dict[str, Item] = {}
+        for shard in self.shards:
+            if keys.intersection(shard.keys):
+                found.update({item.key: item for item in shard.items() if item.key in keys})
+        return found
+
+
+def load_rgb(data: bytes) -> Image.Image:
+    """An original as the codecs and the metrics both see it: 8-bit RGB."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+            return background
+        return image.convert("RGB")
+
+
+def safe_name(text: str) -> str:
+    """A name usable in sample keys and file names: no dots (datasets splits field names at the first dot)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "images"
+
+
+def build_sources(build: Path) -> list[Source]:
+    """One AIGI source per model of a build, over its finished shards."""
+    build = Path(build)
+    manifest_path = build / "build.json"
+    if not manifest_path.is_file():
+        raise ConfigError(
+            f"{build} is not an aigi-scd build (no build.json); to compress an image folder use "
+            "`aigi-scd compress --images FOLDER --out DIR`"
+        )
+    manifest = read_json(manifest_path)
+    sources = []
+    for model in manifest["models"]:
+        shards = []
+        for index, stats in sorted(finished_shards(build, model).items()):
+            if not stats.get("kept"):
+                continue
+            tar = model_data_dir(build, model) / shard_name(index)
+            shards.append(SourceShard(model, "aigi", index, list(stats["keys"]), _shard_loader(tar, build)))
+        if shards:
+            sources.append(Source(model, "aigi", build, shards))
+    if not sources:
+        raise ConfigError(f"{build}: the build has no finished shards yet; run `aigi-scd build` first")
+    return sources
+
+
+def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
+    def load() -> list[Item]:
+        items = []
+        for sample in iter_samples(tar):
+            meta = json.loads(sample["json"])
+            items.append(Item(sample["__key__"], sample["png"], meta.get("prompt"), str(tar.relative_to(build))))
+        return items
+
+    return load
+
+
+def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -> Source:
+    """A natural-image set: the images directly in `folder`, sorted by file name, `shard_size` per shard."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"--images {folder}: not a folder")
+    if shard_size < 1:
+        raise ConfigError(f"--shard-size must be at least 1, got {shard_size}")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(f"--images {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    source = safe_name(name or folder.resolve().name)
+    keys = [f"{source}-{safe_name(p.stem)}" for p in files]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ConfigError(f"--images {folder}: file names that differ only in extension or symbols: {duplicates[0]}")
+    shards = []
+    for index, start in enumerate(range(0, len(files), shard_size)):
+        chunk = list(zip(keys[start : start + shard_size], files[start : start + shard_size], strict=True))
+        shards.append(SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk)))
+    return Source(source, "natural", folder.resolve(), shards)
+
+
+def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], list[Item]]:
+    def load() -> list[Item]:
+        items = []
+        for key, path in chunk:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+            items.append(Item(key, data, None, path.name))
+        return items
+
+    return load

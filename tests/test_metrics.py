@@ -1,0 +1,142 @@
+"""aigi_scd.metrics: presets, batched pyiqa scores, CLIP similarity and FID/KID — real libraries, no downloads.
+
+Learned weights cannot be downloaded here, so the learned paths run on random-weight models built offline and
+loaded with the same code as the real ones: a tiny CLIP saved with save_pretrained, and pyiqa's FID Inception
+with random weights placed where pyiqa caches its checkpoint (inside the tests' private TORCH_HOME).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyiqa
+import pytest
+import torch
+from PIL import Image, ImageFilter
+from random_weights import save_random_fid_inception
+
+from aigi_scd.errors import ConfigError, ModelUnavailableError
+from aigi_scd.metrics import PRESETS, Scorer, metric_info, resolve_metrics, write_image_folder
+
+
+def pictures(n: int, size=(200, 168), seed: int = 0) -> list[Image.Image]:
+    """Smooth random pictures (noise blurred, so that structure metrics have something to measure)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        noise = rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+        out.append(Image.fromarray(noise).resize(size, Image.BICUBIC))
+    return out
+
+
+def degrade(images: list[Image.Image]) -> list[Image.Image]:
+    return [im.filter(ImageFilter.GaussianBlur(2)) for im in images]
+
+
+def test_presets_and_names_resolve_in_order_without_repeats():
+    names = [m.name for m in resolve_metrics("psnr,offline,lpips")]
+    assert names[0] == "psnr" and names.count("psnr") == 1 and names[-1] == "lpips"
+    assert names[1:-1] == [n for n in PRESETS["offline"] if n != "psnr"]
+    assert {m.name: m.kind for m in resolve_metrics("full")} == {
+        "psnr": "fr",
+        "ms_ssim": "fr",
+        "lpips": "fr",
+        "dists": "fr",
+        "clip_sim": "fr",
+        "niqe": "nr",
+        "clipiqa": "nr",
+        "musiq": "nr",
+        "fid": "set",
+        "kid": "set",
+    }
+    assert all(m.weight_free for m in resolve_metrics("offline"))
+    assert metric_info("lpips").lower_better and not metric_info("psnr").lower_better
+    with pytest.raises(ConfigError, match="unknown metric 'psnrr'.*psnr"):
+        resolve_metrics("psnrr")
+
+
+def test_offline_scores_match_pyiqa_on_each_image_and_batches_mixed_sizes():
+    refs = pictures(2) + pictures(1, size=(176, 200), seed=1)  # two sizes: two batches
+    recs = degrade(refs)
+    scorer = Scorer(resolve_metrics("offline"), device="cpu", batch_size=2)
+    scores = scorer.score(recs, refs)
+    for rec, ref, got in zip(recs, refs, scores, strict=True):
+        for name in PRESETS["offline"]:
+            metric = pyiqa.create_metric(name, device="cpu")
+            x = torch.from_numpy(np.asarray(rec, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+            y = torch.from_numpy(np.asarray(ref, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+            want = float(metric(x, y) if metric.metric_mode == "FR" else metric(x))
+            assert got[name] == pytest.approx(want, rel=1e-4, abs=1e-5), name
+    assert scores[0]["psnr"] < 40 and scores[0]["ms_ssim"] < 1
+
+
+def test_ms_ssim_is_left_empty_below_its_smallest_size():
+    refs = pictures(2, size=(160, 160))
+    scores = Scorer(resolve_metrics("psnr,ms_ssim"), device="cpu").score(degrade(refs), refs)
+    assert all(s["ms_ssim"] is None and s["psnr"] > 0 for s in scores)
+
+
+def test_learned_metric_without_weights_names_itself_and_the_offline_preset():
+    with pytest.raises(ModelUnavailableError, match=r"metric 'lpips'.*--metrics offline"):
+        Scorer(resolve_metrics("psnr,lpips"), device="cpu")
+    with pytest.raises(ModelUnavailableError, match=r"metric 'clip_sim'.*--metrics offline"):
+        Scorer(resolve_metrics("clip_sim"), device="cpu", clip_model="/nonexistent/clip")
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    layers = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4}
+    config = CLIPConfig(
+        text_config={**layers, "vocab_size": 99, "max_position_embeddings": 16},
+        vision_config={**layers, "image_size": 32, "patch_size": 8},
+        projection_dim=16,
+    )
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_clip_similarity_is_the_cosine_of_clip_image_embeddings(tiny_clip):
+    from transformers import CLIPImageProcessor, CLIPModel
+
+    refs = pictures(3)
+    recs = [refs[0], *degrade(refs[1:])]
+    scores = Scorer(resolve_metrics("clip_sim"), device="cpu", clip_model=str(tiny_clip)).score(recs, refs)
+    assert scores[0]["clip_sim"] == pytest.approx(1.0, abs=1e-5)
+    model, processor = CLIPModel.from_pretrained(tiny_clip).eval(), CLIPImageProcessor.from_pretrained(tiny_clip)
+    with torch.no_grad():
+        a = model.get_image_features(**processor(images=recs, return_tensors="pt"))
+        b = model.get_image_features(**processor(images=refs, return_tensors="pt"))
+    a, b = (getattr(t, "pooler_output", t) for t in (a, b))
+    want = torch.nn.functional.cosine_similarity(a, b).tolist()
+    assert [s["clip_sim"] for s in scores] == pytest.approx(want, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def random_fid_inception():
+    return save_random_fid_inception()
+
+
+def test_fid_and_kid_match_pyiqa_on_folders_and_repeat_exactly(random_fid_inception, tmp_path):
+    refs = pictures(2)  # the fewest images a set statistic takes: each Inception pass is slow on a CPU
+    recs = degrade(refs)
+    scorer = Scorer(resolve_metrics("set"), device="cpu")
+    assert scorer.image_metrics == [] and scorer.score(recs, refs) == [{}, {}]
+    rec_features, ref_features = scorer.set_features(recs), scorer.set_features(refs)
+    got = scorer.set_distances(rec_features, ref_features)
+    assert set(got) == {"fid", "kid"} and got["fid"] > 0
+    assert scorer.set_distances(rec_features, ref_features) == got  # KID's random subsets are seeded
+    write_image_folder(tmp_path / "rec", recs)
+    write_image_folder(tmp_path / "ref", refs)
+    fid = pyiqa.create_metric("fid", device="cpu")
+    kwargs = {"mode": "clean", "num_workers": 0, "verbose": False}
+    assert got["fid"] == pytest.approx(float(fid(str(tmp_path / "rec"), str(tmp_path / "ref"), **kwargs)), rel=1e-6)
+    np.random.seed(0)
+    kid = float(fid(str(tmp_path / "rec"), str(tmp_path / "ref"), distance_type="mmd", **kwargs))
+    assert got["kid"] == pytest.approx(kid, rel=1e-6)
+    assert scorer.set_scores(recs[:1], refs[:1]) == {"fid": None, "kid": None}  # one image: no set statistic
