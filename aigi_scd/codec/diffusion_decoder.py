@@ -41,10 +41,11 @@ class DiffusionDecoder:
 
     def _load(self):
         if self._pipes is None:
-            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
-
             from aigi_scd.pipelines.device import pick_device, pick_dtype
-            from aigi_scd.pipelines.loading import load_model_or_explain
+            from aigi_scd.pipelines.loading import load_model_or_explain, quiet_libraries
+
+            quiet_libraries()
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 
             device = pick_device(self.config.device)
             dtype = pick_dtype("float16", device, self.config.dtype)

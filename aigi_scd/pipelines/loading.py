@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from aigi_scd.sample import plain_json
 
 def quiet_libraries() -> None:
     """Silence library chatter (weight-loading bars, optional-kernel warnings); aigi-scd shows its own progress."""
+    # diffusers' auto pipelines import Kolors, whose module uses the deprecated torch.jit.script
+    warnings.filterwarnings("ignore", message=r"`torch.jit.script` is deprecated", category=FutureWarning)
     import diffusers
     import transformers
 
