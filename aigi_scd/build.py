@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
+from aigi_scd.prompts.tokens import TokenReport, token_report
 from aigi_scd.sample import json_bytes, sample_json
 from aigi_scd.shards import (
     AtomicTarWriter,
@@ -95,6 +97,7 @@ class ModelReport:
     kept: int = 0
     rejected: int = 0
     seconds: float = 0.0
+    truncated_prompts: int = 0  # prompts longer than the model's text encoder reads (counted when it loads)
 
 
 @dataclass
@@ -164,6 +167,7 @@ def _write_shard(
     runtime: Runtime,
     filters: list,
     bar: tqdm,
+    tokens: TokenReport | None = None,
 ) -> dict[str, Any]:
     model = loaded.card.name
     discard_shard(out, model, index)
@@ -182,7 +186,7 @@ def _write_shard(
                 candidates.append(Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem))
             run_chain(filters, candidates)
             for g, c in zip(batch, candidates, strict=True):
-                record = sample_json(generated=g, loaded=loaded, candidate=c)
+                record = sample_json(generated=g, loaded=loaded, candidate=c, tokens=tokens)
                 fields = {"json": json_bytes(record)}
                 if c.png is not None:
                     fields["png"] = c.png
@@ -216,6 +220,7 @@ def _write_shard(
         "device": loaded.device,
         "dtype": loaded.dtype,
         "batch_size": runtime.batch_size,
+        "prompts_truncated": sum(bool(tokens and tokens.truncated(i.prompt.id)) for i in items),
     }
     write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
     return stats
@@ -271,6 +276,7 @@ def build(
             model_report = ModelReport(card.name, shards=len(shards))
             report.models.append(model_report)
             loaded = None
+            tokens = None
             try:
                 for index, shard_items in enumerate(shards):
                     if index in done:
@@ -283,8 +289,12 @@ def build(
                             loaded = load_pipeline(
                                 card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
                             )
+                            tokens = token_report(loaded, config.prompts)
+                            model_report.truncated_prompts = len(tokens.over_limit(config.prompts))
+                            if warning := tokens.warning(config.prompts):
+                                tqdm.write(warning, file=sys.stderr)
                         bar.set_postfix_str(card.name)
-                        stats = _write_shard(out, loaded, index, shard_items, runtime, filters, bar)
+                        stats = _write_shard(out, loaded, index, shard_items, runtime, filters, bar, tokens)
                         model_report.generated += stats["planned"]
                         model_report.seconds += stats["seconds"]
                     model_report.kept += stats["kept"]
