@@ -77,7 +77,7 @@ def cli() -> None:
     default=None,
     metavar="COSINE",
     help="Also remove near-duplicate prompts whose sentence embeddings reach this cosine similarity "
-    "(0.9: close paraphrases). Off by default.",
+    "(e.g. 0.92: close paraphrases; colour or left/right swaps can score 0.90-0.95). Off by default.",
 )
 @click.option(
     "--images-per-prompt",
@@ -219,7 +219,7 @@ def build(
     type=float,
     default=None,
     metavar="COSINE",
-    help="Remove near-duplicates at this sentence-embedding cosine similarity (0.9: close paraphrases).",
+    help="Remove near-duplicates at this sentence-embedding cosine similarity (e.g. 0.92: close paraphrases).",
 )
 @click.option(
     "--similarity/--no-similarity",

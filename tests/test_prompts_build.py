@@ -46,14 +46,16 @@ def test_tiny_build_from_each_source_stores_the_structured_prompt(tmp_path, sour
     assert manifest["config"]["suite"] == SOURCES[source] and f"--prompts {SOURCES[source]}" in manifest["command"]
 
 
-def test_structured_fields_per_source(tmp_path):
-    """What each source contributes, as load_dataset shows it."""
-    out = tmp_path / "geneval-all"
-    run_cli("build", "--models", "tiny-sdxl", "--prompts", SOURCES["geneval"], "--out", out, "--quiet", "--seed", 0)
+def test_geneval_objects_and_metadata_reach_the_dataset(tmp_path):
+    lines = (DATA / "evaluation_metadata.jsonl").read_text().splitlines()
+    prompts = tmp_path / "evaluation_metadata.jsonl"
+    prompts.write_text("\n".join(lines[3:5]) + "\n")  # the colors and position lines
+    out = tmp_path / "geneval-position"
+    run_cli("build", "--models", "tiny-sdxl", "--prompts", prompts, "--out", out, "--quiet", "--seed", 0)
     rows = {
         row["json"]["prompt"]["text"]: row["json"]["prompt"] for row in datasets.load_dataset(str(out), split="train")
     }
-    assert len(rows) == 6
+    assert len(rows) == 2
     position = rows["a photo of a dog right of a teddy bear"]
     assert position["category"] == "position"
     assert position["objects"] == [
@@ -61,7 +63,8 @@ def test_structured_fields_per_source(tmp_path):
         {"name": "dog", "detail": "count 1, right of teddy bear"},
     ]
     assert json.loads(position["extra"])["include"][1]["position"] == ["right of", 0]
-    assert position["source"] == {"suite": "evaluation_metadata.jsonl", "line": 5}
+    assert position["source"] == {"suite": "evaluation_metadata.jsonl", "line": 2}
+    assert rows["a photo of a pink car"]["objects"] == [{"name": "car", "detail": "pink, count 1"}]
 
 
 LONG = (

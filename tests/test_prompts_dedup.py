@@ -102,18 +102,17 @@ def test_greedy_keep_across_blocks_matches_one_block(monkeypatch):
 
 
 def test_generator_replaces_near_duplicates_and_keeps_quotas():
-    plain = load_prompts("aigi-scd", 300, seed=0)
-    deduped = load_prompts("aigi-scd", 300, seed=0, near_dup=0.85)
-    assert len(deduped.prompts) == 300 and deduped.near_duplicates
-    assert set(Counter(p.category for p in deduped.prompts).values()) == {30}
+    plain = load_prompts("aigi-scd", 200, seed=0)
+    deduped = load_prompts("aigi-scd", 200, seed=0, near_dup=0.8)
+    assert len(deduped.prompts) == 200 and deduped.near_duplicates
+    assert set(Counter(p.category for p in deduped.prompts).values()) == {20}
     removed = {d.removed.id for d in deduped.near_duplicates}
     kept = {p.id for p in deduped.prompts}
     assert not removed & kept and {p.id for p in plain.prompts} - removed <= kept  # only the duplicates were replaced
     vectors = embed([p.text for p in deduped.prompts])
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, 0)
-    assert similarity.max() < 0.85
-    assert deduped.prompts == load_prompts("aigi-scd", 300, seed=0, near_dup=0.85).prompts
+    assert similarity.max() < 0.8
 
 
 def test_build_near_dup_option_reaches_the_prompts(tmp_path, planted):

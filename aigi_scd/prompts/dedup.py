@@ -31,7 +31,7 @@ def check_threshold(threshold: float) -> float:
     if not 0.0 < threshold <= 1.0:
         raise ConfigError(
             f"--near-dup must be a cosine similarity in (0, 1], got {threshold} "
-            "(0.9 removes close paraphrases; 0.95 only near-copies)"
+            "(e.g. 0.92 removes close paraphrases, 0.97 only near-copies)"
         )
     return float(threshold)
 
