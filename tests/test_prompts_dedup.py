@@ -155,3 +155,17 @@ def test_prompts_command_runs_offline_as_a_user_would(tmp_path, planted):
     )
     assert result.returncode == 0, result.stderr
     assert "mean pairwise cosine" in result.stdout and "removed 4 near-duplicate(s)" in result.stdout
+
+
+def test_bfloat16_screening_decides_exactly_as_float32():
+    """Fast screening then float32 confirmation gives the float32 decisions, so machines with and without
+    bfloat16 keep the same prompts."""
+    from aigi_scd.prompts.dedup import near_dedup
+
+    specs = load_prompts("aigi-scd", 240, seed=1).prompts
+    for threshold in (0.7, 0.8):  # 26 and 1 near-duplicates
+        fast_kept, fast_dups = near_dedup(specs, threshold, precision="bfloat16")
+        exact_kept, exact_dups = near_dedup(specs, threshold, precision="float32")
+        assert fast_dups and [p.id for p in fast_kept] == [p.id for p in exact_kept]
+        assert [(d.removed.id, d.kept.id) for d in fast_dups] == [(d.removed.id, d.kept.id) for d in exact_dups]
+        assert [d.similarity for d in fast_dups] == pytest.approx([d.similarity for d in exact_dups], abs=1e-5)

@@ -177,3 +177,10 @@ def test_cli_prints_the_error_on_one_line_and_skip_bad_lines_reports(tmp_path):
     ok = run_cli("prompts", "--suite", path, "--no-similarity", "--skip-bad-lines", "--out", tmp_path / "o.jsonl")
     assert "prompts: 2 from" in ok.output and "skipped 2 bad line(s)" in ok.output
     assert [json.loads(x)["text"] for x in (tmp_path / "o.jsonl").read_text().splitlines()] == ["a cat", "a cow"]
+
+
+def test_an_unclosed_csv_quote_is_reported_where_it_opens(tmp_path):
+    path = _write(tmp_path, "db.csv", 'Prompts,Category\nA car.,Colors\n"A bus.,Colors\nA van.,Colors\n')
+    with pytest.raises(ConfigError, match=r"db.csv:3: malformed CSV row: .*quote opened here is never closed"):
+        load_prompts(str(path))
+    assert [p.text for p in load_prompts(str(path), skip_bad_lines=True).prompts] == ["A car."]

@@ -5,10 +5,11 @@ the wheel, so it loads from a local folder with no hub access (HF_HUB_OFFLINE=1 
 It is loaded lazily, once per process, and only when near-duplicates or similarities are asked for.
 
 Embeddings run on the CPU so that near-duplicate decisions do not depend on the machine's accelerator.
-Where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), the encoder runs under bfloat16 autocast,
-about three times faster than float32 with embeddings that agree to a cosine of 0.9999; elsewhere it runs
-in float32. Similarities can therefore differ in the fourth decimal between machines, which only moves
-pairs sitting right at the near-duplicate threshold.
+Precision "auto" runs the encoder under bfloat16 autocast where the CPU computes bfloat16 natively
+(AVX512-BF16 or AMX), about three times faster than float32, with embeddings that agree with float32 to
+a cosine of 0.99997; elsewhere it runs in float32. Near-duplicate decisions use bfloat16 only to screen
+pairs and confirm the close ones in float32 (see dedup.NearDuplicateFilter), so they do not change
+with the machine; the mean-similarity figure of `aigi-scd prompts` may move in the fourth decimal.
 """
 
 from __future__ import annotations

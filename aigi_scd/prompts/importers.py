@@ -117,7 +117,10 @@ def read_table(path: Path, lines: _Lines, delimiter: str) -> list[PromptSpec]:
             break
         except csv.Error as exc:
             last = reader.line_num
-            lines.reject(start, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'} row: {exc}")
+            reason = f"malformed {'TSV' if delimiter == chr(9) else 'CSV'} row: {exc}"
+            if "unexpected end of data" in str(exc):
+                reason += f" (a quote opened here is never closed: lines {start}-{last} were read as one field)"
+            lines.reject(start, reason)
             continue
         last = reader.line_num
         if not row or not any(cell.strip() for cell in row):
