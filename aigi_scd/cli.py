@@ -234,7 +234,7 @@ def prompts_command(source, num_prompts, seed, out, skip_bad_lines, near_dup, si
 
     \b
       aigi-scd prompts --suite aigi-scd -n 1000 --seed 0 --out prompts.jsonl
-      aigi-scd prompts --suite PartiPrompts.tsv --near-dup 0.9 --out parti.jsonl
+      aigi-scd prompts --suite PartiPrompts.tsv --near-dup 0.92 --out parti.jsonl
     """
     from aigi_scd.prompts.diversity import diversity
     from aigi_scd.prompts.sources import load_prompts, prompts_jsonl, suite_listing
