@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
+from aigi_scd.prompts.tokens import TokenReport, token_report
 from aigi_scd.sample import sample_json
 from aigi_scd.shards import (
     discard_shard,
@@ -103,6 +105,7 @@ class ModelReport:
     kept: int = 0
     rejected: int = 0
     seconds: float = 0.0
+    truncated_prompts: int = 0  # prompts longer than the model's text encoder reads (counted when it loads)
 
 
 @dataclass
@@ -195,6 +198,7 @@ def _write_shard(
     runtime: Runtime,
     chain: FilterChain,
     bar: tqdm,
+    tokens: TokenReport | None = None,
 ) -> dict[str, Any]:
     model = loaded.card.name
     discard_shard(out, model, index)
@@ -209,7 +213,8 @@ def _write_shard(
             for g in batch:
                 png = encode_png(g.pixels) if g.pixels is not None else None
                 candidate = Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem)
-                pending.append((candidate, lambda c, g=g: sample_json(generated=g, loaded=loaded, candidate=c)))
+                record = lambda c, g=g: sample_json(generated=g, loaded=loaded, candidate=c, tokens=tokens)  # noqa: E731
+                pending.append((candidate, record))
             yield pending
 
     outcome = filter_shard(
@@ -231,6 +236,7 @@ def _write_shard(
         "device": loaded.device,
         "dtype": loaded.dtype,
         "batch_size": runtime.batch_size,
+        "prompts_truncated": sum(bool(tokens and tokens.truncated(i.prompt.id)) for i in items),
     }
     write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
     return stats
@@ -319,6 +325,7 @@ def build(
             model_report = ModelReport(card.name, shards=len(shards))
             report.models.append(model_report)
             loaded = None
+            tokens = None
             try:
                 for index, shard_items in enumerate(shards):
                     if index in done:
@@ -334,8 +341,12 @@ def build(
                             loaded = load_pipeline(
                                 card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
                             )
+                            tokens = token_report(loaded, config.prompts)
+                            model_report.truncated_prompts = len(tokens.over_limit(config.prompts))
+                            if warning := tokens.warning(config.prompts):
+                                tqdm.write(warning, file=sys.stderr)
                         bar.set_postfix_str(card.name)
-                        stats = _write_shard(out, loaded, index, shard_items, runtime, chain, bar)
+                        stats = _write_shard(out, loaded, index, shard_items, runtime, chain, bar, tokens)
                         model_report.generated += stats["planned"]
                         model_report.seconds += stats["seconds"]
                     model_report.kept += stats["kept"]

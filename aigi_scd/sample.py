@@ -61,8 +61,11 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sample_json(*, generated, loaded, candidate) -> dict[str, Any]:
-    """The json of one sample (kept or rejected) from its generation and filter results."""
+def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
+    """The json of one sample (kept or rejected) from its generation and filter results.
+
+    `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against the model's limit.
+    """
     item = generated.item
     card = loaded.card
     height, width = generated.pixels.shape[:2] if generated.pixels is not None else (None, None)
@@ -86,6 +89,9 @@ def sample_json(*, generated, loaded, candidate) -> dict[str, Any]:
             "device": loaded.device,
             "generator": "cpu",
             "batch_size": generated.batch_size,
+            "prompt_tokens": tokens.counts.get(item.prompt.id) if tokens else None,
+            "max_prompt_tokens": tokens.limit if tokens else None,
+            "prompt_truncated": tokens.truncated(item.prompt.id) if tokens else None,
         },
         "card": {
             "name": card.name,
@@ -139,6 +145,7 @@ def sample_features():
                     "style": s,
                     "objects": List({"name": s, "detail": s}),
                     "source": {"suite": s, "line": i},
+                    "extra": s,
                 },
                 "seed": i,
                 "index": i,
@@ -155,6 +162,9 @@ def sample_features():
                     "device": s,
                     "generator": s,
                     "batch_size": i,
+                    "prompt_tokens": i,
+                    "max_prompt_tokens": i,
+                    "prompt_truncated": b,
                 },
                 "card": {
                     "name": s,

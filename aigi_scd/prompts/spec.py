@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class PromptSource:
 
 @dataclass(frozen=True)
 class PromptSpec:
+    """One prompt. `extra` keeps whatever else its source knows (PartiPrompts' challenge and note, GenEval's
+    tag and object counts, a generated prompt's scene, lighting and composition)."""
+
     text: str
     source: PromptSource
     negative: str | None = None
@@ -47,6 +51,7 @@ class PromptSpec:
     style: str | None = None
     objects: tuple[PromptObject, ...] = ()
     id: str = field(default="")
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not self.text or not self.text.strip():
@@ -64,4 +69,59 @@ class PromptSpec:
             "style": self.style,
             "objects": [{"name": o.name, "detail": o.detail} for o in self.objects],
             "source": {"suite": self.source.suite, "line": self.source.line},
+            # a JSON object as a string: its keys differ by source, and Arrow needs one schema for all samples
+            "extra": json.dumps(self.extra, sort_keys=True, ensure_ascii=False) if self.extra else None,
         }
+
+
+PROMPT_KEYS = ("text", "negative", "category", "style", "objects", "extra")
+
+
+def spec_from_mapping(
+    entry: dict[str, Any], source: PromptSource, where: str, ignore: tuple[str, ...] = ()
+) -> PromptSpec:
+    """A PromptSpec from a suite entry or a PromptSpec JSONL line; errors start with `where` (file:line).
+
+    `extra` may be a mapping or, as stored in a sample's json, a JSON object string. Keys in `ignore` are
+    accepted and dropped (an exported line's `id` and `source`, which are recomputed here).
+    """
+    from aigi_scd.config import closest
+    from aigi_scd.errors import ConfigError
+
+    unknown = sorted(set(entry) - set(PROMPT_KEYS) - set(ignore))
+    if unknown:
+        allowed = sorted(PROMPT_KEYS + ignore)
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}{closest(unknown[0], allowed)}; allowed: {', '.join(allowed)}"
+        )
+    text = entry.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: 'text' must be a non-empty string (the prompt), got {text!r}")
+    for key in ("negative", "category", "style"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ConfigError(f"{where}: {key!r} must be a string or null, got {entry[key]!r}")
+    objects = entry.get("objects") or []
+    if not isinstance(objects, list):
+        raise ConfigError(f"{where}: 'objects' must be a list of {{name, detail}} mappings, got {objects!r}")
+    parsed = []
+    for j, obj in enumerate(objects):
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str) or not obj["name"].strip():
+            raise ConfigError(f"{where}: objects[{j}] must be a mapping with a 'name' (and a 'detail'), got {obj!r}")
+        parsed.append(PromptObject(name=obj["name"].strip(), detail=str(obj.get("detail") or "").strip()))
+    extra = entry.get("extra") or {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except json.JSONDecodeError:
+            extra = None
+    if not isinstance(extra, dict):
+        raise ConfigError(f"{where}: 'extra' must be a mapping (or a JSON object string), got {entry.get('extra')!r}")
+    return PromptSpec(
+        text=text.strip(),
+        negative=entry.get("negative"),
+        category=entry.get("category"),
+        style=entry.get("style"),
+        objects=tuple(parsed),
+        source=source,
+        extra=extra,
+    )

@@ -1,4 +1,4 @@
-"""Prompt suites in the ``prompts/`` registry: load one, drop exact duplicates, pick N deterministically."""
+"""Prompt suites in the ``prompts/`` registry: hand-written lists and generator specs; pick N deterministically."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import yaml
 
 from aigi_scd.config import closest, load_yaml, registry_dir
 from aigi_scd.errors import ConfigError
-from aigi_scd.prompts.spec import PromptObject, PromptSource, PromptSpec
+from aigi_scd.prompts.generator import GeneratorSpec, generate, parse_generator
+from aigi_scd.prompts.spec import PromptSource, PromptSpec, spec_from_mapping
 
-DEFAULT_SUITE = "starter"
+DEFAULT_SUITE = "aigi-scd"
 
 
 def suite_paths(directory: Path | None = None) -> dict[str, Path]:
@@ -35,59 +36,59 @@ def _spec_from_entry(entry: object, suite: str, line: int | None, where: str) ->
         entry = {"text": entry}
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a prompt (text or mapping with text), got {entry!r}")
-    allowed = {"text", "negative", "category", "style", "objects"}
-    unknown = sorted(set(entry) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}{closest(unknown[0], sorted(allowed))}; "
-            f"allowed: {', '.join(sorted(allowed))}"
-        )
-    text = entry.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"{where}: 'text' must be a non-empty string")
-    objects = []
-    for j, obj in enumerate(entry.get("objects") or []):
-        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-            raise ConfigError(f"{where}: objects[{j}] must be a mapping with a 'name' (and a 'detail')")
-        objects.append(PromptObject(name=obj["name"], detail=str(obj.get("detail") or "")))
-    return PromptSpec(
-        text=text.strip(),
-        negative=entry.get("negative"),
-        category=entry.get("category"),
-        style=entry.get("style"),
-        objects=tuple(objects),
-        source=PromptSource(suite=suite, line=line),
-    )
+    return spec_from_mapping(entry, PromptSource(suite=suite, line=line), where)
 
 
-def load_suite(name_or_path: str, directory: Path | None = None) -> list[PromptSpec]:
-    """All prompts of a suite (registry name or YAML path), exact duplicates removed, in file order."""
+def suite_path(name_or_path: str, directory: Path | None = None) -> Path:
+    """The YAML file of a registry suite name, or the path itself when it names a .yaml/.yml file."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml"):
-        path = candidate
-    else:
-        paths = suite_paths(directory)
-        if name_or_path not in paths:
-            raise ConfigError(
-                f"unknown prompt suite {name_or_path!r}{closest(name_or_path, list(paths))}; "
-                f"available suites: {', '.join(paths)}"
-            )
-        path = paths[name_or_path]
+        if not candidate.is_file():
+            raise ConfigError(f"prompt suite file not found: {candidate} (looked for {candidate.resolve()})")
+        return candidate
+    paths = suite_paths(directory)
+    if name_or_path not in paths:
+        raise ConfigError(
+            f"unknown prompt suite {name_or_path!r}{closest(name_or_path, list(paths))}; "
+            f"available suites: {', '.join(paths)}; or give a prompt file (.tsv, .csv, .jsonl, .txt, .yaml)"
+        )
+    return paths[name_or_path]
+
+
+def read_suite(path: Path) -> list[PromptSpec] | GeneratorSpec:
+    """A suite file: the prompts of a list suite (in file order, duplicates kept), or a generator spec."""
     data = load_yaml(path)
+    if isinstance(data, dict) and data.get("kind") == "generator":
+        return parse_generator(data, path)
     if not isinstance(data, dict) or not isinstance(data.get("prompts"), list):
-        raise ConfigError(f"{path}: a prompt suite is a mapping with a 'prompts' list")
+        raise ConfigError(
+            f"{path}: a prompt suite is a mapping with a 'prompts' list, or a generator with 'kind: generator'"
+        )
     lines = _item_lines(path.read_text(encoding="utf-8"))
     suite = str(data.get("name") or path.stem)
-    specs: list[PromptSpec] = []
-    seen: set[str] = set()
+    specs = []
     for i, entry in enumerate(data["prompts"]):
         line = lines[i] if i < len(lines) else None
-        spec = _spec_from_entry(entry, suite, line, f"{path}:{line or i + 1}")
+        specs.append(_spec_from_entry(entry, suite, line, f"{path}:{line or i + 1}"))
+    if not specs:
+        raise ConfigError(f"{path}: the suite holds no prompts")
+    return specs
+
+
+def load_suite(name_or_path: str, directory: Path | None = None, seed: int = 0) -> list[PromptSpec]:
+    """All prompts of a suite (registry name or YAML path), exact duplicates removed, in file order.
+
+    A generator suite yields its `default_count` prompts for `seed`.
+    """
+    suite = read_suite(suite_path(name_or_path, directory))
+    if isinstance(suite, GeneratorSpec):
+        return generate(suite, suite.default_count, seed)
+    specs: list[PromptSpec] = []
+    seen: set[str] = set()
+    for spec in suite:
         if spec.id not in seen:
             seen.add(spec.id)
             specs.append(spec)
-    if not specs:
-        raise ConfigError(f"{path}: the suite holds no prompts")
     return specs
 
 
