@@ -38,6 +38,32 @@ def registry_files(kind: str, directory: Path | None = None) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
+def find_registry_file(
+    kind: str,
+    name_or_path: str,
+    noun: str,
+    directory: Path | None = None,
+    also: str = "",
+) -> Path:
+    """The YAML file of a registry entry named `name_or_path`, or that path itself when it names a file.
+
+    Unknown names get the closest match and the list of entries (``available {noun}s: ...``); `also`
+    is appended to say what else the option accepts.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        if not candidate.is_file():
+            raise ConfigError(f"{noun} file not found: {candidate}")
+        return candidate
+    paths = registry_files(kind, directory)
+    if name_or_path not in paths:
+        raise ConfigError(
+            f"unknown {noun} {name_or_path!r}{closest(name_or_path, list(paths))}; available {noun}s: "
+            f"{', '.join(paths)}{also or f' (or a path to a {noun} .yaml file)'}"
+        )
+    return paths[name_or_path]
+
+
 def load_registry_entry(
     kind: str,
     name_or_path: str,
@@ -47,23 +73,14 @@ def load_registry_entry(
 ) -> Any:
     """A registry entry by name (``sdxl``) or by path to a YAML file, loaded with ``load_file(path)``.
 
-    Unknown names list what exists; an entry's ``name`` must match its file name, because the file
-    name is how users and other files refer to it.
+    An entry's ``name`` must match its file name, because the file name is how users and other files
+    refer to it.
     """
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
-        if not candidate.is_file():
-            raise ConfigError(f"{noun} file not found: {candidate}")
-        return load_file(candidate)
-    paths = registry_files(kind, directory)
-    if name_or_path not in paths:
-        raise ConfigError(
-            f"unknown {noun} {name_or_path!r}{closest(name_or_path, list(paths))}; available: {', '.join(paths)} "
-            f"(or a path to a {noun} .yaml file)"
-        )
-    entry = load_file(paths[name_or_path])
-    if getattr(entry, "name", name_or_path) != name_or_path:
-        raise ConfigError(f"{paths[name_or_path]}: name: {entry.name!r} must match the file name {name_or_path!r}")
+    path = find_registry_file(kind, name_or_path, noun, directory)
+    entry = load_file(path)
+    is_registry_name = Path(name_or_path).suffix not in (".yaml", ".yml") and not Path(name_or_path).is_file()
+    if is_registry_name and getattr(entry, "name", name_or_path) != name_or_path:
+        raise ConfigError(f"{path}: name: {entry.name!r} must match the file name {name_or_path!r}")
     return entry
 
 

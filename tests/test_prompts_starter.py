@@ -37,5 +37,5 @@ def test_asking_for_too_many_prompts_is_explained():
 
 
 def test_unknown_suite_lists_suites():
-    with pytest.raises(ConfigError, match="available suites: .*starter"):
+    with pytest.raises(ConfigError, match="available prompt suites: aigi-scd, starter"):
         load_suite("startr")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.config import closest, from_mapping, load_yaml, registry_dir
+from aigi_scd.config import closest, find_registry_file, from_mapping, load_yaml, registry_files
 from aigi_scd.errors import ConfigError
 from aigi_scd.filters.chain import STEP_TYPES, FilterChain
 from aigi_scd.filters.technical import Decodable
@@ -29,8 +29,7 @@ class PresetFile:
 
 def preset_paths(directory: Path | None = None) -> dict[str, Path]:
     """Preset name → file, for every ``*.yaml`` in the registry folder."""
-    folder = directory or registry_dir("filters")
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return registry_files("filters", directory)
 
 
 def preset_spec(chain: FilterChain) -> str:
@@ -51,18 +50,7 @@ def default_preset_name(cards: list) -> str:
 
 
 def _preset_path(name_or_path: str, directory: Path | None) -> Path:
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
-        if not candidate.is_file():
-            raise ConfigError(f"filter preset file not found: {candidate}")
-        return candidate
-    paths = preset_paths(directory)
-    if name_or_path not in paths:
-        raise ConfigError(
-            f"unknown filter preset {name_or_path!r}{closest(name_or_path, list(paths))}; available presets: "
-            f"{', '.join(paths)} (or pass a path to a preset .yaml file)"
-        )
-    return paths[name_or_path]
+    return find_registry_file("filters", name_or_path, "filter preset", directory)
 
 
 def load_preset(name_or_path: str, directory: Path | None = None) -> FilterChain:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from aigi_scd.config import closest, load_yaml, registry_dir
+from aigi_scd.config import find_registry_file, load_yaml, registry_files
 from aigi_scd.errors import ConfigError
 from aigi_scd.prompts.generator import GeneratorSpec, generate, parse_generator
 from aigi_scd.prompts.spec import PromptSource, PromptSpec, spec_from_mapping
@@ -16,8 +16,7 @@ DEFAULT_SUITE = "aigi-scd"
 
 
 def suite_paths(directory: Path | None = None) -> dict[str, Path]:
-    folder = directory or registry_dir("prompts")
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return registry_files("prompts", directory)
 
 
 def _item_lines(text: str) -> list[int]:
@@ -41,18 +40,10 @@ def _spec_from_entry(entry: object, suite: str, line: int | None, where: str) ->
 
 def suite_path(name_or_path: str, directory: Path | None = None) -> Path:
     """The YAML file of a registry suite name, or the path itself when it names a .yaml/.yml file."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml"):
-        if not candidate.is_file():
-            raise ConfigError(f"prompt suite file not found: {candidate} (looked for {candidate.resolve()})")
-        return candidate
-    paths = suite_paths(directory)
-    if name_or_path not in paths:
-        raise ConfigError(
-            f"unknown prompt suite {name_or_path!r}{closest(name_or_path, list(paths))}; "
-            f"available suites: {', '.join(paths)}; or give a prompt file (.tsv, .csv, .jsonl, .txt, .yaml)"
-        )
-    return paths[name_or_path]
+    return find_registry_file(
+        "prompts", name_or_path, "prompt suite", directory,
+        also="; or give a prompt file (.tsv, .csv, .jsonl, .txt, .yaml)",
+    )  # fmt: skip
 
 
 def read_suite(path: Path) -> list[PromptSpec] | GeneratorSpec:
