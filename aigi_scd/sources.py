@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from aigi_scd.codec.image import to_rgb8
 from aigi_scd.errors import ConfigError
 from aigi_scd.shards import finished_shards, iter_samples, model_data_dir, read_json, shard_name
 
@@ -74,14 +75,10 @@ class Source:
 
 
 def load_rgb(data: bytes) -> Image.Image:
-    """An original as the codecs and the metrics both see it: 8-bit RGB."""
+    """An original as the codecs and the metrics both see it: 8-bit RGB (the codecs' own conversion)."""
     with Image.open(io.BytesIO(data)) as image:
         image.load()
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            background = Image.new("RGB", image.size, (255, 255, 255))
-            background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
-            return background
-        return image.convert("RGB")
+        return to_rgb8(image)
 
 
 def safe_name(text: str) -> str:
