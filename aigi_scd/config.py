@@ -84,6 +84,34 @@ def load_registry_entry(
     return entry
 
 
+def load_registry_file(path: Path, cls: type[T], what: str) -> T:
+    """A registry YAML file as dataclass `cls` (which has a ``source`` field: set to `path`); `what` names the
+    mapping's expected content in the error for a file that is not a mapping."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what} must be a mapping of keys ({', '.join(_field_keys(cls)[:3])}, ...)")
+    return dataclasses.replace(from_mapping(cls, data, str(path)), source=str(path))
+
+
+def _field_keys(cls: type) -> list[str]:
+    return [f.metadata.get("key", f.name) for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")]
+
+
+def load_name_list(spec: str, load: Any, option: str, example: str) -> list[Any]:
+    """Entries named in a comma-separated option value (``--models a,b``), each loaded with ``load(name)``;
+    an empty list or a name given twice is an error naming `option` (`example`: what a valid value looks like)."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if not names:
+        raise ConfigError(f"{option} names nothing; give {example}")
+    entries = [load(name) for name in names]
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ConfigError(f"{option} lists {entry.name!r} twice")
+        seen.add(entry.name)
+    return entries
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; syntax errors name the file and the line."""
     try:

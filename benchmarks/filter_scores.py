@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from aigi_scd.filters import Candidate, Entropy, Exposure, NotBlank, NotNoise, Sharpness, encode_png
+from aigi_scd.dataset.png import encode_png
+from aigi_scd.filters import Candidate, Entropy, Exposure, NotBlank, NotNoise, Sharpness
 from aigi_scd.filters.dedup import phash
 from aigi_scd.filters.iqa import IqaFilter
 
@@ -32,12 +33,12 @@ SCORES = {
 
 
 def tiny_images(prompts: int) -> list[np.ndarray]:
-    from aigi_scd.build import BuildConfig, Runtime, build
+    from aigi_scd.build.run import BuildConfig, Runtime, build
+    from aigi_scd.dataset.shards import iter_samples
     from aigi_scd.filters.chain import FilterChain
     from aigi_scd.filters.technical import Decodable
     from aigi_scd.pipelines.card import load_cards
     from aigi_scd.prompts import load_suite, select_prompts
-    from aigi_scd.shards import iter_samples
 
     out = Path(tempfile.mkdtemp()) / "tiny"
     config = BuildConfig(

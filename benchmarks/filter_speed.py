@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aigi_scd.filters import Candidate, encode_png
-from aigi_scd.filters.preset import load_preset
-from aigi_scd.pipelines.device import pick_device
+from aigi_scd.dataset.png import encode_png
+from aigi_scd.filters import Candidate
+from aigi_scd.filters.preset import load_filter_preset
+from aigi_scd.weights.device import pick_device
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = pick_device(args.device)
-    chain = load_preset(args.preset)
+    chain = load_filter_preset(args.preset)
     chain.prepare(device)
     pixels = images(args.images, args.size)
     cands = [Candidate(f"img{i}", encode_png(p), p) for i, p in enumerate(pixels)]

@@ -8,9 +8,9 @@ import pytest
 import torch
 from test_filters_technical import candidate, kodak
 
-from aigi_scd.filters.preset import load_preset
-from aigi_scd.pipelines.offline_tokenizers import train_clip_tokenizer
+from aigi_scd.filters.preset import load_filter_preset
 from aigi_scd.prompts import PromptSource, PromptSpec
+from aigi_scd.weights.offline_tokenizers import train_clip_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_transformers_clipscore_rejects_exactly_the_images_below_threshold(tiny_
     preset.write_text(
         f"filters:\n  - type: decodable\n  - {{type: clipscore, model: {tiny_clip}, threshold: {threshold}}}\n"
     )
-    chain = load_preset(str(preset))
+    chain = load_filter_preset(str(preset))
     chain.prepare("cpu")
     chain.score(cands[:3])
     chain.score(cands[3:])
@@ -83,7 +83,7 @@ def test_an_unloadable_clip_model_names_itself_and_the_offline_preset(tmp_path):
     def chain_for(model):
         preset = tmp_path / "align.yaml"
         preset.write_text(f"filters:\n  - type: decodable\n  - {{type: clipscore, model: {model}}}\n")
-        return load_preset(str(preset))
+        return load_filter_preset(str(preset))
 
     empty = tmp_path / "empty"  # a folder without the model's files, as a half-copied cache would be
     empty.mkdir()

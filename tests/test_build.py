@@ -14,8 +14,8 @@ import yaml
 from conftest import TINY_MODELS, run_cli
 from PIL import Image
 
-from aigi_scd.filters.preset import load_preset
-from aigi_scd.shards import iter_samples
+from aigi_scd.dataset.shards import iter_samples
+from aigi_scd.filters.preset import load_filter_preset
 
 
 def pngs(out: Path) -> dict[str, bytes]:
@@ -57,7 +57,9 @@ def test_sample_json_holds_full_provenance(tiny_build):
         assert meta["generation"]["dtype"] == "float32" and meta["generation"]["device"] == "cpu"
         assert set(meta["versions"]) >= {"torch", "diffusers", "transformers", "aigi_scd"}
         assert meta["timing"]["image_seconds"] > 0
-        assert [f["name"] for f in meta["filters"]] == load_preset("offline").names  # tiny models: offline preset
+        assert [f["name"] for f in meta["filters"]] == load_filter_preset(
+            "offline"
+        ).names  # tiny models: offline preset
         assert all(f["passed"] for f in meta["filters"])
         assert meta["verdict"] == "keep" and meta["reason"] is None
     raw = pngs(tiny_build)
@@ -142,7 +144,7 @@ def test_a_seed_regenerates_its_image_alone(tiny_build):
 
 
 def test_rejected_images_go_to_rejects_with_their_reason(tmp_path):
-    from aigi_scd.build import BuildConfig, Runtime, build
+    from aigi_scd.build.run import BuildConfig, Runtime, build
     from aigi_scd.filters import Decodable, NotBlank
     from aigi_scd.pipelines.card import load_cards
     from aigi_scd.prompts import load_suite, select_prompts

@@ -98,7 +98,7 @@ def test_malformed_card_names_file_and_key(tmp_path, text, expected):
 
 
 def test_models_command_lists_every_card():
-    output = run_cli("models").output
+    output = run_cli("list", "models").output
     for name in card_paths():
         assert name in output
     assert "invalid card" not in output

@@ -54,6 +54,6 @@ def test_unknown_codec_and_missing_image(tmp_path):
 
 
 def test_codecs_lists_the_presets():
-    output = run_cli("codecs").output
+    output = run_cli("list", "codecs").output
     for name in ("misc", "misc-offline", "misc-tiny", "thumb-avif", "avif", "webp", "jpeg"):
         assert f"\n{name} " in "\n" + output

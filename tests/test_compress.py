@@ -20,9 +20,9 @@ from PIL import Image
 from random_weights import save_random_fid_inception
 from scipy import stats
 
+from aigi_scd.bench.metrics import PRESETS
 from aigi_scd.codec import decode_file
-from aigi_scd.metrics import PRESETS
-from aigi_scd.shards import iter_samples
+from aigi_scd.dataset.shards import iter_samples
 
 CODECS = "misc-offline,thumb-avif,avif,webp,jpeg"
 CROP_TARGETS = (0.1, 0.5)  # on 192×176 crops: 0.1 is below every full-resolution baseline, 0.5 within reach

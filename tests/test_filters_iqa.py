@@ -11,8 +11,8 @@ from conftest import TINY_MODELS, run_subprocess
 from test_filters_technical import blur, candidate, kodak
 
 from aigi_scd.errors import ConfigError
-from aigi_scd.filters.iqa import parse_score_range
-from aigi_scd.filters.preset import load_preset
+from aigi_scd.filters.preset import load_filter_preset
+from aigi_scd.iqa import parse_score_range
 
 
 def images():
@@ -51,7 +51,9 @@ def test_a_weight_free_metric_rejects_exactly_the_images_on_the_wrong_side(tmp_p
     threshold = float(np.median(list(direct.values())))
     lower_better = pyiqa.create_metric(metric, device="cpu").lower_better
     assert lower_better is (metric == "piqe")  # what the test relies on, from pyiqa itself
-    chain = load_preset(str(preset_file(tmp_path, f"  - {{type: iqa, metric: {metric}, threshold: {threshold}}}\n")))
+    chain = load_filter_preset(
+        str(preset_file(tmp_path, f"  - {{type: iqa, metric: {metric}, threshold: {threshold}}}\n"))
+    )
     chain.prepare("cpu")
     for start in range(0, len(cands), 5):  # batched as a build batches them
         chain.score(cands[start : start + 5])
@@ -67,7 +69,7 @@ def test_a_weight_free_metric_rejects_exactly_the_images_on_the_wrong_side(tmp_p
 
 def test_unknown_metric_lists_close_matches_from_pyiqa(tmp_path):
     with pytest.raises(ConfigError) as info:
-        load_preset(str(preset_file(tmp_path, "  - {type: iqa, metric: topiq, threshold: 0.5}\n")))
+        load_filter_preset(str(preset_file(tmp_path, "  - {type: iqa, metric: topiq, threshold: 0.5}\n")))
     message = str(info.value)
     assert "unknown pyiqa metric 'topiq'" in message and "topiq_nr" in message and "filters[1]" in message
     assert all(m in pyiqa.list_models() for m in message.split("close matches: ")[1].rstrip(")").split(", "))
@@ -83,7 +85,7 @@ def test_unknown_metric_lists_close_matches_from_pyiqa(tmp_path):
 def test_threshold_outside_the_metric_range_is_refused_when_the_preset_loads(tmp_path, metric, threshold, words):
     path = preset_file(tmp_path, f"  - {{type: iqa, metric: {metric}, threshold: {threshold}}}\n")
     with pytest.raises(ConfigError) as info:
-        load_preset(str(path))
+        load_filter_preset(str(path))
     assert words in str(info.value) and str(path) in str(info.value)
 
 
@@ -92,7 +94,7 @@ def test_threshold_outside_the_metric_range_is_refused_when_the_preset_loads(tmp
 )
 def test_metrics_that_cannot_filter_one_image_are_refused(tmp_path, metric, words):
     with pytest.raises(ConfigError, match=words):
-        load_preset(str(preset_file(tmp_path, f"  - {{type: iqa, metric: {metric}}}\n")))
+        load_filter_preset(str(preset_file(tmp_path, f"  - {{type: iqa, metric: {metric}}}\n")))
 
 
 def test_score_ranges_are_read_from_pyiqa_metadata():
@@ -101,7 +103,7 @@ def test_score_ranges_are_read_from_pyiqa_metadata():
     assert (approx.low, approx.high) == (0.0, 1.0)
     open_ended = parse_score_range("0, ~")
     assert open_ended.high is None and open_ended.contains(1e9)
-    chain = load_preset("default")
+    chain = load_filter_preset("default")
     topiq = next(f for f in chain.filters if f.name == "topiq_nr")
     assert topiq.higher_is_better and topiq.score_range.text == "~0, ~1"
 

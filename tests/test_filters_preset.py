@@ -6,7 +6,7 @@ import pytest
 from conftest import run_cli
 
 from aigi_scd.errors import ConfigError
-from aigi_scd.filters.preset import default_preset_name, load_preset, preset_paths
+from aigi_scd.filters.preset import default_preset_name, filter_preset_paths, load_filter_preset
 from aigi_scd.pipelines.card import load_cards
 
 
@@ -17,12 +17,12 @@ def write(tmp_path, body: str):
 
 
 def test_registry_presets_load_and_the_offline_one_needs_no_weights():
-    assert {"default", "offline"} <= set(preset_paths())
-    offline = load_preset("offline")
+    assert {"default", "offline"} <= set(filter_preset_paths())
+    offline = load_filter_preset("offline")
     offline.prepare("cpu")  # would raise without network if it needed weights
     assert offline.names[0] == "decodable" and offline.names[-1] == "dedup"
     assert {f.metric for f in offline.filters if f.kind == "iqa"} == {"piqe"}
-    learned = load_preset("default")
+    learned = load_filter_preset("default")
     assert {"topiq_nr", "laion_aes", "clipscore"} <= set(learned.names)
 
 
@@ -50,17 +50,17 @@ def test_the_default_preset_depends_on_whether_models_are_real():
 def test_preset_mistakes_are_refused_with_file_and_fix(tmp_path, body, words):
     path = write(tmp_path, body)
     with pytest.raises(ConfigError) as info:
-        load_preset(path)
+        load_filter_preset(path)
     assert words in str(info.value) and path in str(info.value)
 
 
 def test_unknown_preset_name_suggests_the_closest(tmp_path):
     with pytest.raises(ConfigError, match="unknown filter preset 'ofline' \\(did you mean 'offline'\\?\\)"):
-        load_preset("ofline")
+        load_filter_preset("ofline")
 
 
 def test_a_preset_can_name_two_filters_of_one_type(tmp_path):
-    chain = load_preset(
+    chain = load_filter_preset(
         write(
             tmp_path,
             "filters:\n  - type: decodable\n  - {type: iqa, metric: piqe, threshold: 50, name: piqe_strict}\n"
@@ -72,7 +72,7 @@ def test_a_preset_can_name_two_filters_of_one_type(tmp_path):
 
 
 def test_cli_lists_presets_and_build_refuses_a_changed_preset(tmp_path):
-    listing = run_cli("filters").output
+    listing = run_cli("list", "filters").output
     assert "offline:" in listing and "default:" in listing and "decodable → min_size" in listing
     out = tmp_path / "out"
     args = ["build", "--models", "tiny-sdxl", "--num-prompts", 1, "--out", out, "--quiet"]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from conftest import REPO
 
-from aigi_scd.build import BuildConfig, Runtime, build, plan_shards
-from aigi_scd.filters.preset import load_preset
+from aigi_scd.build.run import BuildConfig, Runtime, build, plan_shards
+from aigi_scd.dataset.shards import iter_samples, model_data_dir, reject_name, shard_name, stats_name
+from aigi_scd.filters.preset import load_filter_preset
 from aigi_scd.pipelines.card import load_cards
 from aigi_scd.prompts import load_suite, select_prompts
-from aigi_scd.shards import iter_samples, model_data_dir, reject_name, shard_name, stats_name
 
 
 def samples(out: Path) -> dict[str, tuple[bytes | None, dict]]:
@@ -42,7 +42,7 @@ def twin_build(tmp_path: Path, out: Path, shard_size: int = 2):
         "starter",
         seed=0,
         shard_size=shard_size,
-        filters=load_preset("offline"),
+        filters=load_filter_preset("offline"),
     )
     return build(config, out, Runtime(batch_size=2, progress=False))
 
@@ -95,7 +95,7 @@ def best_of_build(tmp_path: Path, out: Path, batch_size: int):
         seed=0,
         images_per_prompt=3,
         shard_size=4,
-        filters=load_preset(str(preset)),
+        filters=load_filter_preset(str(preset)),
     )
     return build(config, out, Runtime(batch_size=batch_size, progress=False))
 
@@ -155,7 +155,7 @@ def test_shard_step_verdicts_do_not_depend_on_how_the_shard_was_batched(tmp_path
     for batch_size in (1, 2, 4, 9):
         rng = np.random.default_rng(3)
         cands = shard()
-        chain = load_preset(str(preset))
+        chain = load_filter_preset(str(preset))
         chain.prepare("cpu")
         for start in range(0, len(cands), batch_size):
             chain.score(cands[start : start + batch_size])

@@ -10,8 +10,9 @@ import pytest
 from conftest import kodak_dir
 from PIL import Image, ImageFilter
 
-from aigi_scd.filters import Candidate, Decodable, encode_png
-from aigi_scd.filters.preset import load_preset
+from aigi_scd.dataset.png import encode_png
+from aigi_scd.filters import Candidate, Decodable
+from aigi_scd.filters.preset import load_filter_preset
 
 
 def candidate(pixels, key="k", problem=None):
@@ -20,7 +21,7 @@ def candidate(pixels, key="k", problem=None):
 
 def judge(candidates, preset="offline"):
     """Run a preset over `candidates` as one shard; key → (rejecting filter, reason) or None when kept."""
-    chain = load_preset(preset)
+    chain = load_filter_preset(preset)
     chain.prepare("cpu")
     chain.score(candidates)
     chain.decide(candidates)
@@ -106,7 +107,7 @@ def test_kodak_photographs_pass_the_offline_preset():
     got = judge(images)
     assert {k: v for k, v in got.items() if v is not None} == {}
     for c in images:
-        assert all(r.passed for r in c.results) and len(c.results) == len(load_preset("offline").names)
+        assert all(r.passed for r in c.results) and len(c.results) == len(load_filter_preset("offline").names)
 
 
 def test_kodak_full_frames_pass_the_offline_preset():
@@ -141,7 +142,7 @@ def test_bad_technical_settings_are_refused_when_the_preset_loads(tmp_path, entr
     path = tmp_path / "bad.yaml"
     path.write_text(f"filters:\n  - type: decodable\n  - {entry}\n")
     with pytest.raises(ConfigError, match=message) as info:
-        load_preset(str(path))
+        load_filter_preset(str(path))
     assert str(path) in str(info.value) and "filters[1]" in str(info.value)
 
 

@@ -9,8 +9,8 @@ import datasets
 import pytest
 from conftest import REPO, run_cli
 
+from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.prompts.sources import load_prompts
-from aigi_scd.shards import iter_samples
 
 DATA = REPO / "tests" / "data" / "prompts"
 SOURCES = {

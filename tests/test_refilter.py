@@ -13,11 +13,11 @@ import yaml
 from conftest import REPO, TINY_MODELS, run_cli
 from test_filters_shard_steps import samples
 
-from aigi_scd import refilter as refilter_module
-from aigi_scd.filters.preset import load_preset
-from aigi_scd.refilter import refilter
-from aigi_scd.shards import finished_shards, iter_samples
-from aigi_scd.swap import JOURNAL, STAGING, finish_pending_swap
+from aigi_scd.build import refilter as refilter_module
+from aigi_scd.build.refilter import refilter
+from aigi_scd.dataset.shards import finished_shards, iter_samples
+from aigi_scd.dataset.swap import JOURNAL, STAGING, finish_pending_swap
+from aigi_scd.filters.preset import load_filter_preset
 
 
 def files(out: Path) -> dict[str, bytes]:
@@ -83,7 +83,7 @@ def test_a_stricter_preset_moves_images_to_rejects_and_keeps_counts_consistent(t
     assert all(row["json"]["filters"][-2]["name"] == "piqe" for row in ds)
 
     manifest = json.loads((copy / "build.json").read_text())
-    assert manifest["config"]["filters"] == load_preset(str(preset)).identity()
+    assert manifest["config"]["filters"] == load_filter_preset(str(preset)).identity()
     assert manifest["filter_commands"][-1].endswith(f"--preset {preset}")
     card = (copy / "README.md").read_text()
     for model in TINY_MODELS.split(","):
@@ -113,7 +113,7 @@ def test_a_crash_mid_filter_leaves_the_old_build_and_the_rerun_resumes(tiny_buil
     preset, _ = strict
     reference = tmp_path / "reference"
     shutil.copytree(tiny_build, reference)
-    refilter(reference, load_preset(str(preset)), progress=False)
+    refilter(reference, load_filter_preset(str(preset)), progress=False)
 
     real = refilter_module.filter_shard
     calls = []
@@ -127,20 +127,20 @@ def test_a_crash_mid_filter_leaves_the_old_build_and_the_rerun_resumes(tiny_buil
     monkeypatch.setattr(refilter_module, "filter_shard", crash_on_second_shard)
     before = files(copy)
     with pytest.raises(KeyboardInterrupt):
-        refilter(copy, load_preset(str(preset)), progress=False)
+        refilter(copy, load_filter_preset(str(preset)), progress=False)
     assert {k: v for k, v in files(copy).items() if not k.startswith(STAGING)} == before
     assert (copy / STAGING).is_dir() and not (copy / STAGING / JOURNAL).exists()
     assert datasets.load_dataset(str(copy), split="train").num_rows == 12  # the old dataset, untouched
 
     monkeypatch.setattr(refilter_module, "filter_shard", real)
-    report = refilter(copy, load_preset(str(preset)), progress=False)
+    report = refilter(copy, load_filter_preset(str(preset)), progress=False)
     assert report.resumed_shards == 1
     assert samples(copy) == samples(reference)
 
 
 def test_an_interrupted_swap_stays_loadable_and_is_finished_by_the_next_command(copy, strict, monkeypatch):
     preset, _ = strict
-    import aigi_scd.swap as swap
+    import aigi_scd.dataset.swap as swap
 
     real_replace = swap.os.replace
     moves = []
@@ -154,7 +154,7 @@ def test_an_interrupted_swap_stays_loadable_and_is_finished_by_the_next_command(
 
     monkeypatch.setattr(swap.os, "replace", die_after_three)
     with pytest.raises(SystemExit):
-        refilter(copy, load_preset(str(preset)), progress=False)
+        refilter(copy, load_filter_preset(str(preset)), progress=False)
     monkeypatch.setattr(swap.os, "replace", real_replace)
     assert (copy / STAGING / JOURNAL).is_file()
     assert datasets.load_dataset(str(copy), split="train").num_rows > 0  # mixed old and new files, all whole

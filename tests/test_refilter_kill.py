@@ -16,9 +16,9 @@ from conftest import REPO, run_cli
 from test_filters_shard_steps import samples
 from test_refilter import files
 
-from aigi_scd.filters.preset import load_preset
-from aigi_scd.refilter import refilter
-from aigi_scd.swap import JOURNAL, STAGING
+from aigi_scd.build.refilter import refilter
+from aigi_scd.dataset.swap import JOURNAL, STAGING
+from aigi_scd.filters.preset import load_filter_preset
 
 
 def test_sigkill_mid_filter_then_rerun_equals_uninterrupted(tmp_path):
@@ -28,7 +28,7 @@ def test_sigkill_mid_filter_then_rerun_equals_uninterrupted(tmp_path):
     preset.write_text((REPO / "filters" / "offline.yaml").read_text().replace("threshold: 60.0", "threshold: 43.0"))
     reference = tmp_path / "reference"
     shutil.copytree(built, reference)
-    refilter(reference, load_preset(str(preset)), progress=False)
+    refilter(reference, load_filter_preset(str(preset)), progress=False)
 
     killed = tmp_path / "killed"
     shutil.copytree(built, killed)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aigi_scd.shards import AtomicTarWriter, discard_shard, finished_shards, iter_samples, write_json_atomic
+from aigi_scd.dataset.files import write_json_atomic
+from aigi_scd.dataset.shards import AtomicTarWriter, discard_shard, finished_shards, iter_samples
 
 
 def write(path, samples):

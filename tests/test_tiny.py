@@ -10,7 +10,7 @@ from transformers import CLIPTokenizer, T5Tokenizer
 
 from aigi_scd.pipelines.card import load_card
 from aigi_scd.pipelines.loading import load_pipeline
-from aigi_scd.pipelines.tiny import ensure_tiny
+from aigi_scd.weights.tiny import ensure_tiny
 
 
 def test_tiny_sdxl_is_a_saved_diffusers_folder(tmp_path):
@@ -47,7 +47,7 @@ def test_tiny_cards_load_through_the_product_loader():
 def test_tokenizer_learning_is_deterministic():
     """Two machines building the tiny pipelines get the same tokenizers, hence the same images."""
     from aigi_scd.codec.tiny_models import _qwen_tokenizer
-    from aigi_scd.pipelines.offline_tokenizers import train_clip_tokenizer, train_t5_tokenizer
+    from aigi_scd.weights.offline_tokenizers import train_clip_tokenizer, train_t5_tokenizer
 
     for learn in (train_clip_tokenizer, train_t5_tokenizer, _qwen_tokenizer):
         assert learn().get_vocab() == learn().get_vocab()

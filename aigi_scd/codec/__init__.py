@@ -5,7 +5,7 @@
 
 from aigi_scd.codec.base import Codec, Encoded
 from aigi_scd.codec.errors import BitstreamError, ImageInputError, TargetUnreachableError
-from aigi_scd.codec.presets import CodecPreset, all_presets, load_preset
+from aigi_scd.codec.presets import CodecPreset, all_presets, load_codec_preset
 from aigi_scd.codec.registry import build_codec, codec_for_file, decode_file, get_codec, sniff
 
 __all__ = [
@@ -20,6 +20,6 @@ __all__ = [
     "codec_for_file",
     "decode_file",
     "get_codec",
-    "load_preset",
+    "load_codec_preset",
     "sniff",
 ]

@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PIL import Image
 
 from aigi_scd.codec.mapcode import mask_to_grid
 from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.vlm import ALTERNATIVE, load_processor_and_model
+from aigi_scd.codec.vlm import ALTERNATIVE
+from aigi_scd.weights.loading import LazyTransformersModel
 
 
-class ClipSegRegions:
-    def __init__(self, model: str, config: Any):
-        self.repo = model
-        self.config = config
-        self._loaded = None
-
-    def _load(self):
-        if self._loaded is None:
-            self._loaded = load_processor_and_model(
-                self.repo,
-                "CLIPSegForImageSegmentation",
-                "segmentation model of the misc codec",
-                ALTERNATIVE.replace("semantic.model", "maps.model"),
-                self.config.device,
-            )
-        return self._loaded
+class ClipSegRegions(LazyTransformersModel):
+    model_class = "CLIPSegForImageSegmentation"
+    role = "segmentation model of the misc codec"
+    alternative = ALTERNATIVE.replace("semantic.model", "maps.model")
 
     def masks(self, image: Image.Image, names: list[str]) -> np.ndarray:
         """Per-name probability masks, shape (len(names), h, w), values in [0, 1]."""
         import torch
 
-        processor, model, device = self._load()
+        processor, model, device = self.loaded()
         inputs = processor(
             text=names, images=[image] * len(names), padding=True, truncation=True, return_tensors="pt"
         ).to(device)

@@ -41,8 +41,8 @@ class DiffusionDecoder:
 
     def _load(self):
         if self._pipes is None:
-            from aigi_scd.pipelines.device import pick_device, pick_dtype
-            from aigi_scd.pipelines.loading import load_model_or_explain, quiet_libraries
+            from aigi_scd.weights.device import pick_device, pick_dtype
+            from aigi_scd.weights.loading import load_model_or_explain, quiet_libraries
 
             quiet_libraries()
             from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image

@@ -6,15 +6,14 @@ adding a file. MISC presets carry a numeric ``id`` that their files store, so ``
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from aigi_scd.config import from_mapping, load_registry_entry, load_yaml, registry_files
+from aigi_scd.config import load_registry_entry, load_registry_file, registry_files
 from aigi_scd.errors import ConfigError
 
-Kind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
+CodecKind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class DecoderConfig:
 @dataclass(frozen=True)
 class CodecPreset:
     name: str
-    kind: Kind
+    kind: CodecKind
     description: str = ""
     id: int | None = None
     default_bpp: float | None = None
@@ -97,26 +96,22 @@ class CodecPreset:
         return bpp if bpp is not None else self.default_bpp
 
 
-def preset_paths(directory: Path | None = None) -> dict[str, Path]:
+def codec_preset_paths(directory: Path | None = None) -> dict[str, Path]:
     return registry_files("codec", directory)
 
 
-def load_preset_file(path: Path) -> CodecPreset:
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a codec preset must be a mapping (name, kind, ...)")
-    preset = from_mapping(CodecPreset, data, str(path))
-    return dataclasses.replace(preset, source=str(path))
+def load_codec_preset_file(path: Path) -> CodecPreset:
+    return load_registry_file(path, CodecPreset, "a codec preset")
 
 
-def load_preset(name_or_path: str, directory: Path | None = None) -> CodecPreset:
+def load_codec_preset(name_or_path: str, directory: Path | None = None) -> CodecPreset:
     """A codec preset by registry name (``misc-offline``) or by path to a YAML file."""
-    return load_registry_entry("codec", name_or_path, load_preset_file, "codec", directory)
+    return load_registry_entry("codec", name_or_path, load_codec_preset_file, "codec", directory)
 
 
 def all_presets(directory: Path | None = None) -> list[CodecPreset]:
     """Every preset in the registry; misc ids must be unique (they name the codec inside files)."""
-    presets = [load_preset_file(p) for p in preset_paths(directory).values()]
+    presets = [load_codec_preset_file(p) for p in codec_preset_paths(directory).values()]
     seen: dict[int, str] = {}
     for preset in presets:
         if preset.id is not None:

@@ -12,7 +12,7 @@ from aigi_scd.codec.base import Codec
 from aigi_scd.codec.baselines import AvifCodec, JpegCodec, WebpCodec
 from aigi_scd.codec.bitstream import is_misc_file, parse
 from aigi_scd.codec.errors import BitstreamError
-from aigi_scd.codec.presets import CodecPreset, all_presets, load_preset
+from aigi_scd.codec.presets import CodecPreset, all_presets, load_codec_preset
 from aigi_scd.codec.thumb import ThumbAvifCodec, read_size_box
 from aigi_scd.errors import ConfigError
 
@@ -45,7 +45,7 @@ def build_codec(preset: CodecPreset) -> Codec:
 
 
 def get_codec(name_or_path: str, directory: Path | None = None) -> Codec:
-    return build_codec(load_preset(name_or_path, directory))
+    return build_codec(load_codec_preset(name_or_path, directory))
 
 
 def sniff(data: bytes) -> str:

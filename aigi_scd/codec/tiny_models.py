@@ -1,4 +1,4 @@
-"""Tiny random-weight models for MISC's model-backed layers, built offline (see aigi_scd.pipelines.tiny).
+"""Tiny random-weight models for MISC's model-backed layers, built offline (see aigi_scd.weights.tiny).
 
 ``tiny:qwen2.5-vl`` is a Qwen2.5-VL model and processor (byte-level BPE tokenizer trained on the
 bundled corpus, Qwen's special tokens, a chat template, the Qwen2-VL image and video processors);
@@ -8,8 +8,8 @@ loads them with the same ``from_pretrained`` code; their outputs are meaningless
 
 from __future__ import annotations
 
-from aigi_scd.pipelines.offline_tokenizers import train_byte_level_bpe, train_clip_tokenizer
-from aigi_scd.pipelines.tiny import _seeded
+from aigi_scd.weights.offline_tokenizers import train_byte_level_bpe, train_clip_tokenizer
+from aigi_scd.weights.tiny import seeded
 
 QWEN_SPECIALS = [
     "<|endoftext|>",
@@ -108,7 +108,7 @@ def build_qwen25_vl():
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
     )
-    _seeded(0)
+    seeded(0)
     return _ModelAndProcessor(Qwen2_5_VLForConditionalGeneration(config), processor)
 
 
@@ -146,6 +146,6 @@ def build_clipseg():
         decoder_intermediate_size=32,
         conditional_layer=0,
     )
-    _seeded(0)
+    seeded(0)
     model = CLIPSegForImageSegmentation(config)
     return _ModelAndProcessor(model, CLIPSegProcessor(image_processor=image_processor, tokenizer=tokenizer))

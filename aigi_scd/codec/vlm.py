@@ -13,6 +13,7 @@ from PIL import Image
 
 from aigi_scd.codec.semantics import Semantics
 from aigi_scd.codec.vlm_answer import parse_answer
+from aigi_scd.weights.loading import LazyTransformersModel
 
 INSTRUCTION = (
     "You are the encoder of an image codec. Describe this image so that a painter could recreate it. "
@@ -27,51 +28,16 @@ ALTERNATIVE = (
 )
 
 
-def load_processor_and_model(
-    repo: str, model_class: str, role: str, alternative: str, device: str, dtype: str | None = None
-):
-    """(processor, model in eval mode on its device, device) for a transformers model folder or hub repo,
-    loaded through the product's loader (tiny repos built on first use; clear error without weights)."""
-    import transformers
-
-    from aigi_scd.pipelines.device import pick_device, pick_dtype
-    from aigi_scd.pipelines.loading import load_model_or_explain
-
-    device = pick_device(device)
-    kwargs = {} if dtype is None else {"dtype": pick_dtype("bfloat16", device, dtype)}
-
-    def load(location: str):
-        processor = transformers.AutoProcessor.from_pretrained(location)
-        model = getattr(transformers, model_class).from_pretrained(location, **kwargs).to(device).eval()
-        return processor, model
-
-    processor, model = load_model_or_explain(load, repo, role, alternative)
-    return processor, model, device
-
-
-class VlmSemantics:
-    def __init__(self, model: str, config: Any):
-        self.repo = model
-        self.config = config
-        self._loaded = None
-
-    def _load(self):
-        if self._loaded is None:
-            self._loaded = load_processor_and_model(
-                self.repo,
-                "AutoModelForImageTextToText",
-                "vision-language model of the misc codec",
-                ALTERNATIVE,
-                self.config.device,
-                self.config.dtype,
-            )
-        return self._loaded
+class VlmSemantics(LazyTransformersModel):
+    model_class = "AutoModelForImageTextToText"
+    role = "vision-language model of the misc codec"
+    alternative = ALTERNATIVE
 
     def answer(self, image: Image.Image) -> tuple[str, tuple[int, int] | None]:
         """The model's raw answer and the (width, height) of the image as the model saw it."""
         import torch
 
-        processor, model, device = self._load()
+        processor, model, device = self.loaded()
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(text=[text], images=[image], return_tensors="pt").to(device)

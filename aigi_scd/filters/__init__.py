@@ -1,6 +1,6 @@
 """Filters: decide which generated images are good enough to keep, and record why."""
 
-from aigi_scd.filters.base import Candidate, Filter, FilterResult, ShardStep, decode_png, encode_png, run_chain
+from aigi_scd.filters.base import Candidate, Filter, FilterResult, ShardStep, run_chain
 from aigi_scd.filters.technical import (
     Colourfulness,
     Decodable,
@@ -11,7 +11,6 @@ from aigi_scd.filters.technical import (
     NotBlank,
     NotNoise,
     Sharpness,
-    default_chain,
 )
 
 __all__ = [
@@ -28,8 +27,5 @@ __all__ = [
     "NotNoise",
     "ShardStep",
     "Sharpness",
-    "decode_png",
-    "default_chain",
-    "encode_png",
     "run_chain",
 ]

@@ -15,7 +15,8 @@ from huggingface_hub.errors import HFValidationError
 
 from aigi_scd.errors import ConfigError
 from aigi_scd.filters.base import Candidate, FilterResult
-from aigi_scd.filters.iqa import ScoreRange, check_threshold, to_batches, to_tensor, weights_unavailable
+from aigi_scd.filters.iqa import check_score_threshold, score_by_shape, weights_unavailable
+from aigi_scd.iqa import ScoreRange, pixels_to_tensor
 
 W = 2.5
 RANGE = ScoreRange(0.0, W, f"0, {W}")
@@ -36,7 +37,7 @@ class ClipScore:
 
     def __post_init__(self) -> None:
         if self.threshold is not None:
-            check_threshold("clipscore", self.threshold, RANGE, False)
+            check_score_threshold("clipscore", self.threshold, RANGE, False)
 
     def prepare(self, device: str) -> None:
         if self._backend is not None and self._device == device:
@@ -65,21 +66,17 @@ class ClipScore:
         return [f"{self.prefix} {c.prompt.text}" if self.prefix else c.prompt.text for c in candidates]
 
     def scores(self, candidates: list[Candidate]) -> list[float]:
-        import torch
-
         if self._backend is None:
             self.prepare("cpu")
-        out = [0.0] * len(candidates)
-        with torch.inference_mode():
-            for positions, pixels in to_batches(candidates):
-                texts = [c.prompt.text for c in (candidates[i] for i in positions)]
-                if self.model is None:  # pyiqa adds the prefix itself
-                    values = self._backend(to_tensor(pixels, self._device), caption_list=texts)
-                else:
-                    values = self._transformers_scores(pixels, self._captions([candidates[i] for i in positions]))
-                for i, v in zip(positions, values.reshape(-1).float().cpu().tolist(), strict=True):
-                    out[i] = float(v)
-        return out
+
+        def score_batch(positions: list[int], pixels: np.ndarray):
+            batch = [candidates[i] for i in positions]
+            if self.model is None:  # pyiqa adds the prefix itself
+                texts = [c.prompt.text for c in batch]
+                return self._backend(pixels_to_tensor(pixels, self._device), caption_list=texts)
+            return self._transformers_scores(pixels, self._captions(batch))
+
+        return score_by_shape(candidates, score_batch)
 
     def _transformers_scores(self, pixels: np.ndarray, captions: list[str]):
         import torch

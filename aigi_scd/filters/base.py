@@ -11,7 +11,6 @@ Two kinds of step make up a chain (see :mod:`aigi_scd.filters.chain`):
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -110,20 +109,3 @@ def settings(step: Any) -> dict[str, Any]:
         f.name: getattr(step, f.name) for f in dataclasses.fields(step) if f.init and not f.metadata.get("internal")
     }
     return {"type": getattr(step, "kind", type(step).__name__), **values}
-
-
-def encode_png(pixels: np.ndarray) -> bytes:
-    """Lossless PNG bytes of an HxWx3 uint8 array; deterministic for equal pixels (no timestamps)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
-
-
-def decode_png(png: bytes) -> np.ndarray:
-    """HxWx3 uint8 pixels of PNG bytes."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        return np.asarray(im.convert("RGB"))

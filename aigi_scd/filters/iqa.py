@@ -9,7 +9,7 @@ impossible the error names the metric and the weight-free ``offline`` preset.
 from __future__ import annotations
 
 import difflib
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,73 +17,35 @@ import numpy as np
 
 from aigi_scd.errors import ModelUnavailableError
 from aigi_scd.filters.base import Candidate, FilterResult
-
-SET_LEVEL = ("FID", "InceptionScore")  # pyiqa metrics that score a set of images, not one image
-
-
-@dataclass(frozen=True)
-class ScoreRange:
-    """pyiqa's ``score_range`` string, e.g. ``"0, 1"`` or ``"~0, ~100"`` (``~``: approximate; alone: open)."""
-
-    low: float | None
-    high: float | None
-    text: str
-
-    def contains(self, value: float) -> bool:
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+from aigi_scd.iqa import MetricInfo, ScoreRange, pixels_to_tensor, pyiqa_metric_info
 
 
-def parse_score_range(text: str | None) -> ScoreRange | None:
-    if not text:
-        return None
-    parts = [p.strip() for p in str(text).split(",")]
-    if len(parts) != 2:
-        return None
-    bounds = []
-    for part in parts:
-        number = part.lstrip("~").strip()
-        if not number:
-            bounds.append(None)
-            continue
-        if not re.fullmatch(r"-?\d+(\.\d+)?", number):
-            return None
-        bounds.append(float(number))
-    return ScoreRange(bounds[0], bounds[1], str(text))
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    name: str
-    lower_better: bool
-    score_range: ScoreRange | None
-
-
-def metric_info(name: str) -> MetricInfo:
-    """pyiqa's metadata for a no-reference metric; ValueError naming close matches for unknown names."""
+def nr_metric_info(name: str) -> MetricInfo:
+    """pyiqa's metadata for a no-reference metric a filter can threshold; ValueError naming close matches for
+    unknown names and saying why a full-reference or set-level metric cannot filter."""
     import pyiqa
-    from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
     known = pyiqa.list_models()
-    if name not in DEFAULT_CONFIGS:
+    info = pyiqa_metric_info(name)
+    if info is None:
         close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
         close += [m for m in known if m.startswith(name) and m not in close][: 5 - len(close)]
         hint = f"close matches: {', '.join(close)}" if close else "see pyiqa.list_models() for the names"
         raise ValueError(f"unknown pyiqa metric {name!r} ({hint})")
-    config = DEFAULT_CONFIGS[name]
     if name == "clipscore":
         raise ValueError("clipscore needs the prompt: use `type: clipscore` instead of `type: iqa`")
-    if config.get("metric_mode") != "NR":
+    if info.kind == "set":
+        raise ValueError(f"pyiqa metric {name!r} scores a set of images, not one image; it cannot filter")
+    if info.kind != "nr":
         nr = ", ".join(m for m in ("topiq_nr", "musiq", "piqe", "entropy") if m in known)
         raise ValueError(
             f"pyiqa metric {name!r} is full-reference (it compares with a reference image); "
             f"a filter needs a no-reference metric such as {nr}"
         )
-    if config["metric_opts"].get("type") in SET_LEVEL:
-        raise ValueError(f"pyiqa metric {name!r} scores a set of images, not one image; it cannot filter")
-    return MetricInfo(name, bool(config.get("lower_better", False)), parse_score_range(config.get("score_range")))
+    return info
 
 
-def check_threshold(metric: str, threshold: float, score_range: ScoreRange | None, lower_better: bool) -> None:
+def check_score_threshold(metric: str, threshold: float, score_range: ScoreRange | None, lower_better: bool) -> None:
     if score_range is not None and not score_range.contains(threshold):
         direction = "lower" if lower_better else "higher"
         raise ValueError(
@@ -102,19 +64,21 @@ def weights_unavailable(what: str, exc: BaseException) -> ModelUnavailableError:
     )
 
 
-def to_batches(candidates: list[Candidate]) -> list[tuple[list[int], np.ndarray]]:
-    """Candidates grouped by image shape (pyiqa metrics take one NxCxHxW tensor): (positions, NxHxWx3 uint8)."""
+def score_by_shape(candidates: list[Candidate], score_batch: Callable[[list[int], np.ndarray], Any]) -> list[float]:
+    """One score per candidate: candidates grouped by image shape (pyiqa metrics take one NxCxHxW tensor) and
+    each group passed to ``score_batch(positions, NxHxWx3 uint8 pixels)``, which returns N scores (a tensor)."""
+    import torch
+
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, c in enumerate(candidates):
         groups.setdefault(c.pixels.shape, []).append(i)
-    return [(idx, np.stack([candidates[i].pixels for i in idx])) for idx in groups.values()]
-
-
-def to_tensor(pixels: np.ndarray, device: str):
-    """NxHxWx3 uint8 → Nx3xHxW float32 in [0, 1] on `device`, as pyiqa expects."""
-    import torch
-
-    return torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    out = [0.0] * len(candidates)
+    with torch.inference_mode():
+        for positions in groups.values():
+            values = score_batch(positions, np.stack([candidates[i].pixels for i in positions]))
+            for i, v in zip(positions, values.reshape(-1).float().cpu().tolist(), strict=True):
+                out[i] = float(v)
+    return out
 
 
 @dataclass
@@ -131,11 +95,11 @@ class IqaFilter:
     _device: str = field(default="cpu", init=False, repr=False, metadata={"internal": True})
 
     def __post_init__(self) -> None:
-        info = metric_info(self.metric)
+        info = nr_metric_info(self.metric)
         self.lower_better, self.score_range = info.lower_better, info.score_range
         self.name = self.name or self.metric
         if self.threshold is not None:
-            check_threshold(self.metric, self.threshold, self.score_range, self.lower_better)
+            check_score_threshold(self.metric, self.threshold, self.score_range, self.lower_better)
 
     @property
     def higher_is_better(self) -> bool:
@@ -159,17 +123,9 @@ class IqaFilter:
         return score <= self.threshold if self.lower_better else score >= self.threshold
 
     def scores(self, candidates: list[Candidate]) -> list[float]:
-        import torch
-
         if self._model is None:
             self.prepare("cpu")
-        out = [0.0] * len(candidates)
-        with torch.inference_mode():
-            for positions, pixels in to_batches(candidates):
-                values = self._model(to_tensor(pixels, self._device)).reshape(-1).float().cpu().tolist()
-                for i, v in zip(positions, values, strict=True):
-                    out[i] = float(v)
-        return out
+        return score_by_shape(candidates, lambda _, pixels: self._model(pixels_to_tensor(pixels, self._device)))
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
         results = []

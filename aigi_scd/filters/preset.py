@@ -17,7 +17,7 @@ from aigi_scd.errors import ConfigError
 from aigi_scd.filters.chain import STEP_TYPES, FilterChain
 from aigi_scd.filters.technical import Decodable
 
-DEFAULT_PRESET = "default"  # learned metrics: what a connected machine building real models uses
+DEFAULT_FILTER_PRESET = "default"  # learned metrics: what a connected machine building real models uses
 OFFLINE_PRESET = "offline"  # weight-free: runs anywhere, the choice for tiny offline pipelines
 
 
@@ -27,7 +27,7 @@ class PresetFile:
     description: str = ""
 
 
-def preset_paths(directory: Path | None = None) -> dict[str, Path]:
+def filter_preset_paths(directory: Path | None = None) -> dict[str, Path]:
     """Preset name → file, for every ``*.yaml`` in the registry folder."""
     return registry_files("filters", directory)
 
@@ -36,7 +36,7 @@ def preset_spec(chain: FilterChain) -> str:
     """How to name `chain` on a command line: its registry name, or the path of its file."""
     if chain.source is None:
         return chain.name
-    registered = preset_paths().get(chain.name)
+    registered = filter_preset_paths().get(chain.name)
     if registered is not None and registered.resolve() == Path(chain.source).resolve():
         return chain.name
     return chain.source
@@ -46,14 +46,14 @@ def default_preset_name(cards: list) -> str:
     """`default` (learned metrics) when any model is real; `offline` when every model is a tiny offline
     card (random-weight pipelines exist to run without downloads, and learned scores of their noise mean
     nothing)."""
-    return OFFLINE_PRESET if cards and all(card.is_tiny for card in cards) else DEFAULT_PRESET
+    return OFFLINE_PRESET if cards and all(card.is_tiny for card in cards) else DEFAULT_FILTER_PRESET
 
 
 def _preset_path(name_or_path: str, directory: Path | None) -> Path:
     return find_registry_file("filters", name_or_path, "filter preset", directory)
 
 
-def load_preset(name_or_path: str, directory: Path | None = None) -> FilterChain:
+def load_filter_preset(name_or_path: str, directory: Path | None = None) -> FilterChain:
     """The chain a preset declares (registry name or path). Loads no weights: see FilterChain.prepare."""
     path = _preset_path(name_or_path, directory)
     data = load_yaml(path)

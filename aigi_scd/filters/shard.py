@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.dataset.sample import json_bytes, verdict_fields
+from aigi_scd.dataset.shards import AtomicTarWriter
 from aigi_scd.filters.base import Candidate
 from aigi_scd.filters.chain import FilterChain
-from aigi_scd.sample import json_bytes, verdict_fields
-from aigi_scd.shards import AtomicTarWriter
 
 # A candidate and the function that makes its sample json (called once its per-image results are in).
 Pending = tuple[Candidate, Callable[[Candidate], dict[str, Any]]]

@@ -289,8 +289,3 @@ class Entropy:
             return bits, (f"too little detail: grey-level entropy {bits:.2f} < {self.min_bits:g} bits" if low else "")
 
         return _judge(self, candidates, measure)
-
-
-def default_chain() -> list:
-    """The minimal technical chain: decodes, not black, not blank (presets in filters/ extend it)."""
-    return [Decodable(), NotBlack(), NotBlank()]

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from aigi_scd.config import from_mapping, load_registry_entry, load_yaml, registry_files
-from aigi_scd.errors import ConfigError
+from aigi_scd.config import load_name_list, load_registry_entry, load_registry_file, registry_files
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Dtype = Literal["float16", "bfloat16", "float32"]
@@ -108,11 +107,7 @@ def card_paths(directory: Path | None = None) -> dict[str, Path]:
 
 
 def load_card_file(path: Path) -> ModelCard:
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a model card must be a mapping of keys (name, repo, call, ...)")
-    card = from_mapping(ModelCard, data, str(path))
-    return dataclasses.replace(card, source=str(path))
+    return load_registry_file(path, ModelCard, "a model card")
 
 
 def load_card(name_or_path: str, directory: Path | None = None) -> ModelCard:
@@ -122,13 +117,9 @@ def load_card(name_or_path: str, directory: Path | None = None) -> ModelCard:
 
 def load_cards(spec: str, directory: Path | None = None) -> list[ModelCard]:
     """Cards from a comma-separated list of names or paths; duplicates are an error."""
-    names = [part.strip() for part in spec.split(",") if part.strip()]
-    if not names:
-        raise ConfigError("--models is empty; give card names such as tiny-sdxl,tiny-pixart (see `aigi-scd models`)")
-    cards = [load_card(name, directory) for name in names]
-    seen: set[str] = set()
-    for card in cards:
-        if card.name in seen:
-            raise ConfigError(f"model {card.name!r} is listed twice in --models")
-        seen.add(card.name)
-    return cards
+    return load_name_list(
+        spec,
+        lambda name: load_card(name, directory),
+        "--models",
+        "card names such as tiny-sdxl,tiny-pixart (see `aigi-scd list models`)",
+    )

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.dataset.sample import plain_json
 from aigi_scd.errors import ConfigError, ModelUnavailableError
 from aigi_scd.pipelines.card import ModelCard
-from aigi_scd.pipelines.tiny import ensure_tiny
-from aigi_scd.sample import plain_json
-
-
-def quiet_libraries() -> None:
-    """Silence library chatter (weight-loading bars, optional-kernel warnings); aigi-scd shows its own progress."""
-    # diffusers' auto pipelines import Kolors, whose module uses the deprecated torch.jit.script
-    warnings.filterwarnings("ignore", message=r"`torch.jit.script` is deprecated", category=FutureWarning)
-    import diffusers
-    import transformers
-
-    for lib in (diffusers, transformers):
-        lib.utils.logging.set_verbosity_error()
-        lib.utils.logging.disable_progress_bar()
-    for name in ("bitsandbytes", "huggingface_hub", "accelerate"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+from aigi_scd.weights.loading import call_loader, quiet_libraries
+from aigi_scd.weights.tiny import resolve_location
 
 
 @dataclass
@@ -88,60 +73,6 @@ def unavailable_error(card: ModelCard, reason: str) -> ModelUnavailableError:
     )
 
 
-def describe_load_failure(exc: BaseException) -> str:
-    """A short human reason for a failed model load (offline, gated, missing), else the library's words."""
-    text = " ".join(str(exc).split())
-    lowered = text.lower()
-    offline_signs = (
-        "not fully cached",
-        "outgoing traffic has been disabled",
-        "couldn't connect",
-        "name or service not known",
-        "temporary failure in name resolution",
-        "connecterror",
-        "failed to resolve",
-        "network is unreachable",
-        "connection refused",
-        "timed out",
-    )
-    if any(sign in lowered for sign in offline_signs) or type(exc).__name__ in ("ConnectError", "ConnectionError"):
-        return "no connection to the Hugging Face hub and the weights are not in the local cache"
-    if "gated" in lowered or type(exc).__name__ == "GatedRepoError":
-        return "the repository is gated and this machine has no access to it"
-    if type(exc).__name__ == "RepositoryNotFoundError":
-        return "no such repository on the hub (or it is private)"
-    return text[:300]
-
-
-def resolve_location(repo: str, cache_dir: Path | None = None) -> str:
-    """Where to load `repo` from: a tiny builder's cache folder for ``tiny:`` repos, else the repo itself."""
-    return str(ensure_tiny(repo, cache_dir)) if repo.startswith("tiny:") else repo
-
-
-def load_model_or_explain(loader, repo: str, role: str, alternative: str, cache_dir: Path | None = None):
-    """``loader(location)`` for a transformers/diffusers model; failures to get the weights become one
-    ModelUnavailableError naming `role`, the repo and `alternative` (what to do instead)."""
-    from aigi_scd.pipelines.preflight import unreachable_reason
-
-    quiet_libraries()
-    reason = unreachable_reason(repo)
-    if reason:
-        raise ModelUnavailableError(f"cannot load the {role} {repo!r}: {reason}. {alternative}")
-    location = resolve_location(repo, cache_dir)
-    try:
-        return loader(location)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailableError(
-            f"cannot load the {role} {repo!r}: {describe_load_failure(exc)}. {alternative}"
-        ) from exc
-    except Exception as exc:
-        if type(exc).__module__.startswith(("huggingface_hub", "requests", "httpx", "urllib3")):
-            raise ModelUnavailableError(
-                f"cannot load the {role} {repo!r}: {describe_load_failure(exc)}. {alternative}"
-            ) from exc
-        raise
-
-
 def _resolved_revision(card: ModelCard) -> str | None:
     """The hub commit actually loaded, read from the local cache's snapshot folder."""
     if card.is_tiny or Path(card.repo).exists():
@@ -160,27 +91,20 @@ def _resolved_revision(card: ModelCard) -> str | None:
 def load_pipeline(card: ModelCard, device: str, dtype: Any, cache_dir: Path | None = None) -> LoadedPipeline:
     """Load `card` with ``from_pretrained`` on `device` in `dtype` (a torch dtype).
 
-    Tiny cards are first built into the cache (see :mod:`aigi_scd.pipelines.tiny`); from there on
+    Tiny cards are first built into the cache (see :mod:`aigi_scd.weights.tiny`); from there on
     the path is the same as for a hub repository.
     """
     quiet_libraries()
     import diffusers
 
     cls = pipeline_class(card)
-    location = str(ensure_tiny(card.repo, cache_dir)) if card.is_tiny else card.repo
+    location = resolve_location(card.repo, cache_dir)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if card.variant and not card.is_tiny:
         kwargs["variant"] = card.variant
     if card.revision and not card.is_tiny and not Path(card.repo).exists():
         kwargs["revision"] = card.revision
-    try:
-        pipe = cls.from_pretrained(location, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise unavailable_error(card, describe_load_failure(exc)) from exc
-    except Exception as exc:  # hub/network errors that subclass neither
-        if type(exc).__module__.startswith(("huggingface_hub", "requests", "httpx", "urllib3")):
-            raise unavailable_error(card, describe_load_failure(exc)) from exc
-        raise
+    pipe = call_loader(lambda: cls.from_pretrained(location, **kwargs), lambda reason: unavailable_error(card, reason))
     if card.scheduler is not None:
         scheduler_cls = getattr(diffusers, card.scheduler.cls, None)
         if scheduler_cls is None:

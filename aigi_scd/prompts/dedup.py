@@ -27,7 +27,7 @@ class Duplicate:
     similarity: float
 
 
-def check_threshold(threshold: float) -> float:
+def check_near_dup_threshold(threshold: float) -> float:
     if not 0.0 < threshold <= 1.0:
         raise ConfigError(
             f"--near-dup must be a cosine similarity in (0, 1], got {threshold} "
@@ -125,7 +125,7 @@ class NearDuplicateFilter:
     def __init__(self, threshold: float, progress: bool = False, precision: str = "auto"):
         from aigi_scd.prompts.embed import resolve_precision
 
-        self.threshold = check_threshold(threshold)
+        self.threshold = check_near_dup_threshold(threshold)
         self.progress = progress
         self.precision = resolve_precision(precision)
         self.kept: list[PromptSpec] = []

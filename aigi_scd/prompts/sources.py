@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aigi_scd.config import load_yaml
 from aigi_scd.errors import ConfigError
-from aigi_scd.prompts.dedup import Duplicate, NearDuplicateFilter, check_threshold, exact_dedup, near_dedup
+from aigi_scd.prompts.dedup import Duplicate, NearDuplicateFilter, check_near_dup_threshold, exact_dedup, near_dedup
 from aigi_scd.prompts.generator import GeneratorSpec, generate
 from aigi_scd.prompts.importers import FORMATS, BadLine, read_prompt_file
 from aigi_scd.prompts.spec import PromptSpec
@@ -115,7 +115,7 @@ def load_prompts(
     if count is not None and count < 1:
         raise ConfigError(f"--num-prompts must be at least 1, got {count}")
     if near_dup is not None:
-        check_threshold(near_dup)
+        check_near_dup_threshold(near_dup)
     kind, path = _resolve(source, directory)
     bad: list[BadLine] = []
     if kind == "suite":

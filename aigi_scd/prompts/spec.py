@@ -73,6 +73,21 @@ class PromptSpec:
             "extra": json.dumps(self.extra, sort_keys=True, ensure_ascii=False) if self.extra else None,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PromptSpec:
+        """The PromptSpec a sample json or build.json stores (the inverse of :meth:`to_json`)."""
+        source = data.get("source") or {}
+        return cls(
+            text=data["text"],
+            source=PromptSource(source.get("suite") or "", source.get("line")),
+            negative=data.get("negative"),
+            category=data.get("category"),
+            style=data.get("style"),
+            objects=tuple(PromptObject(o["name"], o.get("detail") or "") for o in data.get("objects") or ()),
+            id=data["id"],
+            extra=json.loads(data["extra"]) if data.get("extra") else {},
+        )
+
 
 PROMPT_KEYS = ("text", "negative", "category", "style", "objects", "extra")
 

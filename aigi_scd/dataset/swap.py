@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from aigi_scd.shards import _fsync_dir, read_json, write_json_atomic
+from aigi_scd.dataset.files import fsync_dir, read_json, write_json_atomic
 
 STAGING = ".filter-staging"
 JOURNAL = "SWAP.json"
@@ -53,7 +53,7 @@ def finish_pending_swap(out: Path) -> bool:
         else:
             raise ValueError(f"{journal}: unknown operation {op!r}")
     for folder in touched:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     journal.unlink()
     shutil.rmtree(staging, ignore_errors=True)
     return True

@@ -4,7 +4,7 @@ Layout under the output folder (a build folder, or ``--out`` for image folders):
 
     compressed/<codec>-<target>/<source>-NNNNN.tar          bitstream + reconstruction (png) + json per image
     compressed/<codec>-<target>/<source>-NNNNN.stats.json   every row of the unit, written last: the done-marker
-    benchmark/...                                           tables and plots (aigi_scd.benchmark), derived
+    benchmark/...                                           tables and plots (aigi_scd.bench.benchmark), derived
 
 A unit is one (codec, target, source shard). Encoding runs in a pool of CPU processes; the main process
 scores finished units in batches while the pool encodes the next ones. A rerun skips finished units,
@@ -13,12 +13,9 @@ rescoring them only when metrics were added, and redoes units whose images or co
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import io
 import json
 import multiprocessing
-import os
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,123 +25,24 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd import encode_worker
-from aigi_scd.codec import CodecPreset, TargetUnreachableError, build_codec, load_preset
-from aigi_scd.errors import AigiScdError, ConfigError, ModelUnavailableError, OutputDirError
-from aigi_scd.metrics import MetricInfo, Scorer
-from aigi_scd.sample import json_bytes
-from aigi_scd.shards import AtomicTarWriter, iter_samples, read_json, write_json_atomic
-from aigi_scd.sources import Item, Source, SourceShard, load_rgb
-
-STATS_VERSION = 1
-
-
-def config_name(codec: str, target: float) -> str:
-    """``<codec>-<target>``: the folder and the dataset config of one codec at one target (``misc-offline-0.03``)."""
-    return f"{codec}-{target:g}"
-
-
-def preset_fingerprint(preset: CodecPreset) -> str:
-    """Changes whenever anything that shapes the codec's output changes (its registry file path does not count)."""
-    data = {k: v for k, v in dataclasses.asdict(preset).items() if k != "source"}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def needs_models(preset: CodecPreset) -> bool:
-    """Codecs with model backends run in the main process (one copy of the models, on the accelerator)."""
-    return preset.kind == "misc" and (
-        (preset.semantic is not None and preset.semantic.backend == "vlm")
-        or (preset.maps is not None and preset.maps.backend == "clipseg")
-        or (preset.decoder is not None and preset.decoder.backend == "diffusion")
-    )
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-@dataclass(frozen=True)
-class CodecChoice:
-    spec: str  # what the user named: a registry name or a path to a .yaml
-    preset: CodecPreset
-
-    @property
-    def name(self) -> str:
-        return self.preset.name
-
-
-def parse_codecs(spec: str) -> list[CodecChoice]:
-    names = [s.strip() for s in spec.split(",") if s.strip()]
-    if not names:
-        raise ConfigError("--codecs names no codec; see `aigi-scd codecs`")
-    choices = [CodecChoice(n, load_preset(n)) for n in names]
-    seen: set[str] = set()
-    for choice in choices:
-        if choice.name in seen:
-            raise ConfigError(f"--codecs lists {choice.name!r} twice")
-        seen.add(choice.name)
-    return choices
-
-
-def parse_targets(spec: str) -> list[float]:
-    try:
-        targets = [float(s) for s in spec.split(",") if s.strip()]
-    except ValueError:
-        raise ConfigError(f"--bpp {spec!r}: expected comma-separated numbers such as 0.02,0.03,0.05") from None
-    if not targets or any(t <= 0 for t in targets):
-        raise ConfigError(f"--bpp {spec!r}: expected positive bits per pixel such as 0.02,0.03,0.05")
-    if len({config_name("x", t) for t in targets}) != len(targets):
-        raise ConfigError(f"--bpp {spec!r} repeats a target")
-    return sorted(targets)
-
-
-def check_codec(choice: CodecChoice):
-    """Build the codec and run it once both ways on a small probe, so a codec that cannot run here (missing
-    weights or modules; models load on first use) stops the command with one line before any work."""
-    try:
-        codec = build_codec(choice.preset)
-        codec.decode(codec.encode_report(Image.new("RGB", (64, 64), (120, 130, 140)), 4.0, prompt=None).data)
-    except TargetUnreachableError:
-        pass
-    except ImportError as exc:
-        raise AigiScdError(
-            f"codec {choice.name!r} cannot run here: {exc}; use a preset that runs offline (misc-offline, "
-            "thumb-avif, avif, webp, jpeg)"
-        ) from None
-    except ModelUnavailableError as exc:
-        raise ModelUnavailableError(f"codec {choice.name!r}: {exc}") from None
-    return codec
-
-
-@dataclass
-class Unit:
-    codec: CodecChoice
-    target: float
-    shard: SourceShard
-    out: Path
-
-    @property
-    def config(self) -> str:
-        return config_name(self.codec.name, self.target)
-
-    @property
-    def folder(self) -> Path:
-        return self.out / "compressed" / self.config
-
-    @property
-    def tar(self) -> Path:
-        return self.folder / f"{self.shard.name}.tar"
-
-    @property
-    def stats(self) -> Path:
-        return self.folder / f"{self.shard.name}.stats.json"
-
-    @property
-    def label(self) -> str:
-        return f"{self.config}/{self.shard.name}"
+from aigi_scd.bench import encode_worker
+from aigi_scd.bench.metrics import Scorer
+from aigi_scd.bench.options import CodecChoice, check_codec, check_output, default_workers, needs_models
+from aigi_scd.bench.sources import Item, Source, load_rgb
+from aigi_scd.bench.units import (
+    STATS_VERSION,
+    Unit,
+    plan_units,
+    preset_fingerprint,
+    result_row,
+    sample_record,
+    unit_state,
+)
+from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.sample import json_bytes
+from aigi_scd.dataset.shards import AtomicTarWriter, iter_samples
+from aigi_scd.errors import ConfigError
+from aigi_scd.iqa import MetricInfo
 
 
 @dataclass
@@ -158,64 +56,6 @@ class CompressReport:
     errors: int = 0
     seconds: float = 0.0
     error_examples: list[str] = field(default_factory=list)
-
-
-def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
-    """``done``, ``rescore`` (finished, but some requested metrics are missing) or ``todo``."""
-    if not unit.stats.is_file():
-        return "todo", None
-    try:
-        stats = read_json(unit.stats)
-    except (OSError, json.JSONDecodeError):
-        return "todo", None
-    same = (
-        stats.get("version") == STATS_VERSION
-        and stats.get("keys") == unit.shard.keys
-        and stats.get("codec_fingerprint") == preset_fingerprint(unit.codec.preset)
-        and (not any(r["status"] == "ok" for r in stats.get("rows", [])) or unit.tar.is_file())
-    )
-    if not same:
-        return "todo", None
-    missing = [m for m in metrics if m not in stats.get("metrics", [])]
-    return ("rescore" if missing else "done"), stats
-
-
-def _row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "key": item.key,
-        "source": unit.shard.source,
-        "source_kind": unit.shard.kind,
-        "origin": item.origin,
-        "codec": unit.codec.name,
-        "target_bpp": unit.target,
-        "config": unit.config,
-        "unit": unit.shard.name,
-        "status": result["status"],
-        "bytes": result.get("bytes"),
-        "bpp": result.get("bpp"),
-        "width": result.get("width"),
-        "height": result.get("height"),
-        "min_bpp": result.get("min_bpp"),
-        "encode_seconds": result.get("encode_seconds"),
-        "decode_seconds": result.get("decode_seconds"),
-        "bitstream_sha256": result.get("bitstream_sha256"),
-        "error": result.get("error") if result["status"] != "ok" else None,
-        "scores": {},
-    }
-
-
-def sample_record(row: dict[str, Any], info: str) -> dict[str, Any]:
-    """The json stored beside a bitstream and its reconstruction (fixed shape; scores as a name/value list)."""
-    keys = ("key", "source", "source_kind", "origin", "codec", "target_bpp", "bytes", "bpp", "width", "height")
-    record = {k: row[k] for k in keys}
-    record.update(
-        encode_seconds=row["encode_seconds"],
-        decode_seconds=row["decode_seconds"],
-        bitstream_sha256=row["bitstream_sha256"],
-        scores=[{"name": k, "value": v} for k, v in sorted(row["scores"].items())],
-        info=info,
-    )
-    return record
 
 
 class Compressor:
@@ -310,7 +150,7 @@ class Compressor:
                 bar.update()
         finally:
             bar.close()
-        rows = [_row(unit, item, result) for item, result in zip(items, results, strict=True)]
+        rows = [result_row(unit, item, result) for item, result in zip(items, results, strict=True)]
         ok = [i for i, r in enumerate(rows) if r["status"] == "ok"]
         recs = [Image.open(io.BytesIO(results[i]["png"])).convert("RGB") for i in ok]
         refs = [load_rgb(items[i].data) for i in ok]
@@ -385,31 +225,6 @@ class Compressor:
         )
 
 
-def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targets: list[float]) -> list[Unit]:
-    """Every (codec, target, shard), sources first so each set finishes early and evenly."""
-    return [
-        Unit(codec, target, shard, Path(out))
-        for source in sources
-        for shard in source.shards
-        for codec in codecs
-        for target in targets
-    ]
-
-
-def check_output(out: Path, is_build: bool) -> None:
-    """An image-folder run writes into a new folder or one it wrote before, never over unrelated files."""
-    out = Path(out)
-    if is_build or not out.exists():
-        return
-    if not out.is_dir():
-        raise OutputDirError(f"--out {out} is a file; give a folder")
-    ours = (out / "compress.json").is_file() or (out / "build.json").is_file()
-    if not ours and any(out.iterdir()):
-        raise OutputDirError(
-            f"--out {out} holds files that aigi-scd compress did not write; give a new or empty folder"
-        )
-
-
 def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
     """``compress.json``: which sets the output holds (merged over runs) and the last command."""
     path = Path(out) / "compress.json"
@@ -438,9 +253,9 @@ def compress(
 ) -> tuple[CompressReport, dict[str, Any]]:
     """Compress and score every source with every codec at every target, then (re)write the benchmark files
     and the dataset card. Everything that can fail for lack of weights fails before the first unit."""
-    from aigi_scd.benchmark import write_benchmark
-    from aigi_scd.compressed_card import write_compress_card
-    from aigi_scd.metrics import DEFAULT_CLIP_MODEL
+    from aigi_scd.bench.benchmark import write_benchmark
+    from aigi_scd.bench.metrics import DEFAULT_CLIP_MODEL
+    from aigi_scd.dataset.compressed_card import write_compress_card
 
     out = Path(out)
     check_output(out, is_build)
@@ -470,7 +285,7 @@ def compress(
         progress=progress,
     )
     if is_build:
-        from aigi_scd.datacard import write_dataset_card
+        from aigi_scd.dataset.card import write_dataset_card
 
         write_dataset_card(out)
     else:

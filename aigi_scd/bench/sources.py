@@ -14,8 +14,9 @@ from typing import Any, Literal
 from PIL import Image
 
 from aigi_scd.codec.image import to_rgb8
+from aigi_scd.dataset.files import read_json
+from aigi_scd.dataset.shards import finished_shards, iter_samples, model_data_dir, shard_name
 from aigi_scd.errors import ConfigError
-from aigi_scd.shards import finished_shards, iter_samples, model_data_dir, read_json, shard_name
 
 SourceKind = Literal["aigi", "natural"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")

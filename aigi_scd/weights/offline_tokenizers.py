@@ -24,7 +24,7 @@ def tiny_corpus() -> list[str]:
     """The bundled corpus the tiny tokenizers learn from: 30 hand-written image descriptions, a fixed
     snapshot of 400 prompts from the aigi-scd generator and the starter suite's prompts, so that
     typical prompts fit the tiny CLIP's 77 tokens (longest of 3,000 generated: 60)."""
-    text = resources.files("aigi_scd.pipelines").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
+    text = resources.files("aigi_scd.weights").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

@@ -5,14 +5,14 @@ Kept light (no torch import) so that worker processes start fast; codecs are bui
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
+from aigi_scd.bench.sources import load_rgb
 from aigi_scd.codec import TargetUnreachableError, get_codec
+from aigi_scd.dataset.png import encode_png
+from aigi_scd.dataset.sample import plain_json, sha256
 from aigi_scd.errors import AigiScdError, ModelUnavailableError
-from aigi_scd.sample import plain_json, sha256
-from aigi_scd.sources import load_rgb
 
 _CODECS: dict[str, Any] = {}
 BPP_TOLERANCE = 1e-9  # a file above its target is an error, never a silent pass
@@ -70,12 +70,10 @@ def encode_one(spec: str, target: float, key: str, data: bytes, prompt: dict | N
     if reconstruction.size != image.size:
         result["error"] = f"decoded size {reconstruction.size} differs from the original {image.size}"
         return result
-    png = io.BytesIO()
-    reconstruction.convert("RGB").save(png, format="PNG")
     result.update(
         status="ok",
         bitstream=encoded.data,
-        png=png.getvalue(),
+        png=encode_png(reconstruction),
         bytes=len(encoded.data),
         bpp=8.0 * len(encoded.data) / (width * height),
         bitstream_sha256=sha256(encoded.data),

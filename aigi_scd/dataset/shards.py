@@ -2,6 +2,7 @@
 
 Layout under a build folder::
 
+    build.json                       the build's manifest: configuration, cards, prompts, command
     data/<model>/train-NNNNN.tar     kept samples (png + json)
     data/<model>/NNNNN.stats.json    written last: its presence means shard NNNNN is complete
     rejects/<model>/rejects-NNNNN.tar  rejected samples (json, and png when there are pixels)
@@ -19,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.dataset.files import fsync_dir, read_json
+
+MANIFEST = "build.json"  # a build folder's manifest (see aigi_scd.build.manifest)
 TAR_MTIME = 0  # fixed member times make equal samples give byte-identical tars
 
 
@@ -40,40 +44,6 @@ def model_reject_dir(out: Path, model: str) -> Path:
 
 def reject_name(index: int) -> str:
     return f"rejects-{index:05d}.tar"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that `path` holds either its old content or all of `data`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 class AtomicTarWriter:
@@ -111,7 +81,7 @@ class AtomicTarWriter:
         self._file.close()
         self._writer = None
         os.replace(self.tmp, self.final)
-        _fsync_dir(self.final.parent)
+        fsync_dir(self.final.parent)
         return self.final
 
     def abort(self) -> None:

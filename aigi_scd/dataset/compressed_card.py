@@ -1,5 +1,6 @@
-"""Dataset-card parts for compressed sets: one ``<codec>-<target>`` config per folder under ``compressed/``,
-so ``datasets.load_dataset(OUT, "misc-offline-0.03")`` yields bitstream, reconstruction and scores."""
+"""Dataset-card parts: one ``<codec>-<target>`` config per folder under ``compressed/`` (so
+``datasets.load_dataset(OUT, "misc-offline-0.03")`` yields bitstream, reconstruction and scores), the card of
+a folder of compressed image sets, and the reproduce section every card ends with."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from aigi_scd.shards import read_json, write_bytes_atomic
+from aigi_scd.dataset.files import read_json, write_bytes_atomic
 
 
 def compressed_features():
@@ -98,6 +99,11 @@ def compressed_section(out: Path) -> list[str]:
     return lines
 
 
+def reproduce_section(commands: list[str], licence: str) -> list[str]:
+    """Markdown: the commands that made the folder, and whose licence its images carry."""
+    return ["## Reproduce", "", "```", *commands, "```", "", licence, ""]
+
+
 def render_compress_card(out: Path) -> str:
     """The card of an output folder that holds compressed image folders only (no build)."""
     out = Path(out)
@@ -122,14 +128,10 @@ def render_compress_card(out: Path) -> str:
         + ".",
         "",
         *compressed_section(out),
-        "## Reproduce",
-        "",
-        "```",
-        manifest.get("command") or "aigi-scd compress (options in compress.json)",
-        "```",
-        "",
-        "Licences: the reconstructions inherit the licence of their originals.",
-        "",
+        *reproduce_section(
+            [manifest.get("command") or "aigi-scd compress (options in compress.json)"],
+            "Licences: the reconstructions inherit the licence of their originals.",
+        ),
     ]
     return "\n".join(lines)
 

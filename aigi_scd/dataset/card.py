@@ -8,14 +8,15 @@ from typing import Any
 
 import yaml
 
-from aigi_scd.compressed_card import compressed_configs, compressed_section
-from aigi_scd.shards import finished_shards, model_data_dir, read_json, write_bytes_atomic
+from aigi_scd.dataset.compressed_card import compressed_configs, compressed_section, reproduce_section
+from aigi_scd.dataset.files import read_json, write_bytes_atomic
+from aigi_scd.dataset.shards import finished_shards, model_data_dir
 
 
 def _features_yaml() -> list[Any]:
     from datasets import DatasetInfo
 
-    from aigi_scd.sample import sample_features
+    from aigi_scd.dataset.sample import sample_features
 
     return DatasetInfo(features=sample_features())._to_yaml_dict()["features"]
 
@@ -160,15 +161,13 @@ def render_card(out: Path) -> str:
         *(_filter_rows(out, manifest) or ["| – | – | 0 | – | – |"]),
         "",
         *compressed_section(out),
-        "## Reproduce",
-        "",
-        "```",
-        manifest.get("command") or "aigi-scd build (options in build.json)",
-        *(manifest.get("filter_commands") or []),
-        "```",
-        "",
-        "Licences: each image inherits the licence of the model that generated it (column above).",
-        "",
+        *reproduce_section(
+            [
+                manifest.get("command") or "aigi-scd build (options in build.json)",
+                *(manifest.get("filter_commands") or []),
+            ],
+            "Licences: each image inherits the licence of the model that generated it (column above).",
+        ),
     ]
     return "\n".join(lines)
 

@@ -21,36 +21,25 @@ from tqdm.auto import tqdm
 
 import aigi_scd
 from aigi_scd.errors import ConfigError, OutputDirError
-from aigi_scd.filters import Candidate, encode_png
+from aigi_scd.dataset.png import encode_png
+from aigi_scd.filters import Candidate
 from aigi_scd.filters.chain import FilterChain
-from aigi_scd.filters.preset import default_preset_name, load_preset, preset_spec
+from aigi_scd.filters.preset import default_preset_name, load_filter_preset, preset_spec
 from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
-from aigi_scd.pipelines.device import pick_device, pick_dtype
+from aigi_scd.weights.device import pick_device, pick_dtype
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
 from aigi_scd.prompts.tokens import TokenReport, token_report
-from aigi_scd.sample import sample_json
-from aigi_scd.shards import (
-    discard_shard,
-    finished_shards,
-    iter_samples,
-    model_data_dir,
-    model_reject_dir,
-    read_json,
-    reject_name,
-    shard_name,
-    stats_name,
-    write_json_atomic,
-)
-from aigi_scd.swap import finish_pending_swap
-
-MANIFEST = "build.json"
-MANIFEST_FORMAT = "aigi-scd-build/1"
-# What a build writes at the top of its folder; --overwrite removes these and nothing else.
-MANAGED_ENTRIES = ("data", "rejects", "README.md", MANIFEST, ".filter-staging")
+from aigi_scd.dataset.sample import sample_json
+from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.shards import discard_shard, finished_shards, iter_samples, model_data_dir, model_reject_dir, reject_name, shard_name, stats_name
+from aigi_scd.dataset.swap import finish_pending_swap
+from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
+from aigi_scd.build.plan import kept_candidates, plan_shards
+from aigi_scd.dataset.card import write_dataset_card
 
 
 @dataclass
@@ -71,7 +60,7 @@ class BuildConfig:
         if self.shard_size < 1:
             raise ConfigError(f"--shard-size must be at least 1, got {self.shard_size}")
         if self.filters is None:
-            self.filters = load_preset(default_preset_name(self.cards))
+            self.filters = load_filter_preset(default_preset_name(self.cards))
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -116,78 +105,6 @@ class BuildReport:
     @property
     def kept(self) -> int:
         return sum(m.kept for m in self.models)
-
-
-def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    parts = []
-    for key in new:
-        if old.get(key) != new[key]:
-            if key == "prompt_ids":
-                parts.append("the prompts differ")
-            elif key == "filters":
-                was = (old.get(key) or {}).get("preset")
-                now = new[key]["preset"]
-                parts.append(
-                    f"filters: was preset {was!r}, now {now!r}" if was != now else f"filter preset {now!r} changed"
-                )
-            elif key == "models":
-                was, now = ",".join(old.get(key) or {}), ",".join(new[key])
-                parts.append(f"models: was {was}, now {now}" if was != now else "a model card changed")
-            else:
-                parts.append(f"{key}: was {old.get(key)!r}, now {new[key]!r}")
-    return "; ".join(parts) or "the configuration differs"
-
-
-def _refilter_hint(out: Path, old: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """When only the filter preset differs, the way to apply it without regenerating."""
-    new = manifest["config"]
-    if old.get("filters") == new["filters"] or any(old.get(k) != v for k, v in new.items() if k != "filters"):
-        return ""
-    spec = (manifest.get("preset") or {}).get("spec") or new["filters"]["preset"]
-    return f" To apply the new preset to the finished build without regenerating: aigi-scd filter {out} --preset {spec}"
-
-
-def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
-    """Make `out` ready for this build; returns True when resuming an existing build of the same config."""
-    out = Path(out)
-    manifest_path = out / MANIFEST
-    if out.exists() and not out.is_dir():
-        raise OutputDirError(f"--out {out} is a file; give a folder")
-    if manifest_path.is_file():
-        try:
-            old = read_json(manifest_path)
-        except ValueError:
-            old = {}
-        if old.get("config") == manifest["config"]:
-            return True
-        if not overwrite:
-            raise OutputDirError(
-                f"{out} holds a build with a different configuration "
-                f"({_describe_difference(old.get('config') or {}, manifest['config'])}). Rerun with the original "
-                "options to resume it, choose another --out, or pass --overwrite to delete it and start again."
-                + _refilter_hint(out, old.get("config") or {}, manifest)
-            )
-        for entry in MANAGED_ENTRIES:
-            path = out / entry
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-    elif out.is_dir() and any(out.iterdir()):
-        raise OutputDirError(
-            f"{out} is not empty and holds no aigi-scd build ({MANIFEST} is missing); "
-            "choose a new or empty folder for --out (--overwrite never deletes folders it did not create)"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(manifest_path, manifest)
-    return False
-
-
-def plan_shards(items: Sequence[WorkItem], shard_size: int, images_per_prompt: int) -> list[Sequence[WorkItem]]:
-    """Consecutive runs of `items` of about `shard_size`, never splitting a prompt's images (best-of-N
-    picks among them, and must see them all in one shard for a resumed build to pick the same)."""
-    size = max(images_per_prompt, shard_size - shard_size % images_per_prompt)
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _write_shard(
@@ -240,30 +157,6 @@ def _write_shard(
     }
     write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
     return stats
-
-
-def kept_candidates(out: Path, model: str, index: int) -> list[Candidate]:
-    """The kept samples of a finished shard as candidates (decoded pixels), in their stored order."""
-    from aigi_scd.filters.base import decode_png
-
-    path = model_data_dir(out, model) / shard_name(index)
-    if not path.is_file():
-        return []
-    return [Candidate(s["__key__"], s["png"], decode_png(s["png"])) for s in iter_samples(path)]
-
-
-def preset_record(chain: FilterChain) -> dict[str, Any]:
-    """How the build.json and the dataset card describe the filter preset in use."""
-    import imagehash
-    import pyiqa
-
-    return {
-        "name": chain.name,
-        "spec": preset_spec(chain),
-        "description": chain.description,
-        "source": chain.source,
-        "versions": {"pyiqa": pyiqa.__version__, "imagehash": imagehash.__version__},
-    }
 
 
 def _free_accelerator_memory() -> None:
@@ -354,7 +247,5 @@ def build(
             finally:
                 loaded = None
                 _free_accelerator_memory()
-    from aigi_scd.datacard import write_dataset_card
-
     write_dataset_card(out)
     return report

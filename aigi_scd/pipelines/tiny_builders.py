@@ -1,29 +1,15 @@
-"""Tiny random-weight pipelines built offline, saved with ``save_pretrained``.
+"""Builders of tiny random-weight diffusers pipelines, one per family (``tiny:<builder>`` repos).
 
-A card whose ``repo`` is ``tiny:<builder>`` names one of these builders. The first use builds the
-pipeline from small configs of the real architecture (same pipeline, model and scheduler classes
-as the real card) with seeded random weights and offline-trained tokenizers, and saves it into the
-cache; from then on it is an ordinary local diffusers folder that ``DiffusionPipeline.from_pretrained``
-loads exactly as it loads a hub repo. Nothing here is used for real cards.
+Each builds the real architecture's pipeline, model and scheduler classes from small configs, with
+seeded random weights and offline-trained tokenizers. :mod:`aigi_scd.weights.tiny` calls them once and
+saves the result with ``save_pretrained``; ``DiffusionPipeline.from_pretrained`` then loads that folder
+exactly as it loads a hub repo. Nothing here is used for real cards.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import inspect
-import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-
-from aigi_scd.pipelines.offline_tokenizers import tiny_corpus, train_clip_tokenizer, train_t5_tokenizer
-
-TINY_PREFIX = "tiny:"
-# Bump when a builder changes in a way that changes the weights it writes.
-BUILDER_VERSION = 1
+from aigi_scd.weights.offline_tokenizers import train_clip_tokenizer, train_t5_tokenizer
+from aigi_scd.weights.tiny import seeded
 
 SDXL_VAE = dict(
     in_channels=3,
@@ -107,12 +93,6 @@ PIXART_T5 = dict(
 )
 
 
-def _seeded(seed: int):
-    import torch
-
-    torch.manual_seed(seed)
-
-
 def build_sdxl():
     """StableDiffusionXLPipeline of tiny UNet/VAE/2×CLIP with the SDXL scheduler."""
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
@@ -120,13 +100,13 @@ def build_sdxl():
 
     tokenizer = train_clip_tokenizer()
     text_config = CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=0, eos_token_id=1, pad_token_id=1, **SDXL_TEXT)
-    _seeded(0)
+    seeded(0)
     unet = UNet2DConditionModel(**SDXL_UNET)
-    _seeded(1)
+    seeded(1)
     vae = AutoencoderKL(**SDXL_VAE)
-    _seeded(2)
+    seeded(2)
     text_encoder = CLIPTextModel(text_config)
-    _seeded(3)
+    seeded(3)
     text_encoder_2 = CLIPTextModelWithProjection(text_config)
     return StableDiffusionXLPipeline(
         vae=vae,
@@ -146,11 +126,11 @@ def build_pixart_sigma():
     from transformers import T5Config, T5EncoderModel
 
     tokenizer = train_t5_tokenizer(model_max_length=300)
-    _seeded(0)
+    seeded(0)
     transformer = PixArtTransformer2DModel(**PIXART_TRANSFORMER)
-    _seeded(1)
+    seeded(1)
     vae = AutoencoderKL(**{**SDXL_VAE, "scaling_factor": 0.13025})
-    _seeded(2)
+    seeded(2)
     text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), **PIXART_T5))
     return PixArtSigmaPipeline(
         tokenizer=tokenizer,
@@ -159,68 +139,3 @@ def build_pixart_sigma():
         transformer=transformer,
         scheduler=DPMSolverMultistepScheduler(),
     )
-
-
-# Builder name → "module:function". Builders for other stages (the codec's VLM and segmenter) live
-# beside the code that uses them and are imported only when asked for.
-TINY_BUILDERS: dict[str, str] = {
-    "sdxl": "aigi_scd.pipelines.tiny:build_sdxl",
-    "pixart-sigma": "aigi_scd.pipelines.tiny:build_pixart_sigma",
-    "qwen2.5-vl": "aigi_scd.codec.tiny_models:build_qwen25_vl",
-    "clipseg": "aigi_scd.codec.tiny_models:build_clipseg",
-}
-COMPLETE_MARKER = ".aigi-scd-complete"
-
-
-def _builder(name: str) -> Callable:
-    module, function = TINY_BUILDERS[name].split(":")
-    return getattr(importlib.import_module(module), function)
-
-
-def is_tiny_repo(repo: str) -> bool:
-    return repo.startswith(TINY_PREFIX)
-
-
-def default_cache_dir() -> Path:
-    """``$AIGI_SCD_CACHE`` or ``~/.cache/aigi-scd``: where tiny pipelines are built once and kept."""
-    root = os.environ.get("AIGI_SCD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "aigi-scd")
-    return Path(root)
-
-
-def _fingerprint(builder: str) -> str:
-    """Changes whenever what the builder writes could change: its module's code, the corpus, the version."""
-    module = importlib.import_module(TINY_BUILDERS[builder].split(":")[0])
-    payload = json.dumps(
-        {"builder": builder, "version": BUILDER_VERSION, "source": inspect.getsource(module), "corpus": tiny_corpus()},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-def ensure_tiny(repo: str, cache_dir: Path | None = None) -> Path:
-    """Build the tiny pipeline named by `repo` (``tiny:<builder>``) into the cache once; return its folder.
-
-    The folder appears atomically (built in a temporary sibling, then renamed), so a killed build
-    leaves no half-written pipeline behind.
-    """
-    builder = repo[len(TINY_PREFIX) :]
-    if builder not in TINY_BUILDERS:
-        known = ", ".join(TINY_PREFIX + name for name in sorted(TINY_BUILDERS))
-        raise ValueError(f"unknown tiny pipeline {repo!r}; known: {known}")
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    target = cache / "tiny" / f"{builder}-{_fingerprint(builder)}"
-    if (target / COMPLETE_MARKER).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{builder}-", dir=target.parent))
-    try:
-        _builder(builder)().save_pretrained(staging)
-        (staging / COMPLETE_MARKER).write_text(builder + "\n")
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not (target / COMPLETE_MARKER).is_file():  # lost a race to a concurrent build: fine
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target

@@ -4,7 +4,7 @@ regenerating.
 Every generated image is re-scored — kept and rejected alike, so a looser preset brings rejects back —
 in the build's plan order, shard by shard, through the same code a build uses
 (:func:`aigi_scd.filters.shard.filter_shard`). The new shards, rejects, stats, build.json and card are
-written into ``OUT/.filter-staging/`` and swapped in only when all are complete (:mod:`aigi_scd.swap`):
+written into ``OUT/.filter-staging/`` and swapped in only when all are complete (:mod:`aigi_scd.dataset.swap`):
 until then OUT is untouched, and a killed run resumes its staging when rerun with the same preset.
 """
 
@@ -21,28 +21,20 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from aigi_scd.build import MANIFEST, kept_candidates, plan_shards, preset_record
-from aigi_scd.datacard import write_dataset_card
+from aigi_scd.build.manifest import preset_record
+from aigi_scd.build.plan import kept_candidates, shard_plan
+from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.errors import AigiScdError, OutputDirError
-from aigi_scd.filters.base import Candidate, decode_png
+from aigi_scd.dataset.png import decode_png
+from aigi_scd.filters.base import Candidate
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.shard import Pending, filter_shard
-from aigi_scd.pipelines.device import pick_device
-from aigi_scd.pipelines.runner import plan_items
-from aigi_scd.prompts.spec import PromptObject, PromptSource, PromptSpec
-from aigi_scd.shards import (
-    discard_shard,
-    finished_shards,
-    iter_samples,
-    model_data_dir,
-    model_reject_dir,
-    read_json,
-    reject_name,
-    shard_name,
-    stats_name,
-    write_json_atomic,
-)
-from aigi_scd.swap import finish_pending_swap, staging_dir, write_journal
+from aigi_scd.weights.device import pick_device
+from aigi_scd.prompts.spec import PromptSpec
+from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.shards import MANIFEST
+from aigi_scd.dataset.shards import discard_shard, finished_shards, iter_samples, model_data_dir, model_reject_dir, reject_name, shard_name, stats_name
+from aigi_scd.dataset.swap import finish_pending_swap, staging_dir, write_journal
 
 PLAN = "plan.json"
 
@@ -75,33 +67,7 @@ class RefilterReport:
         return sum(m.kept for m in self.models)
 
 
-def prompt_from_json(data: dict[str, Any]) -> PromptSpec:
-    """The PromptSpec a sample json or build.json stores (the inverse of PromptSpec.to_json)."""
-    source = data.get("source") or {}
-    return PromptSpec(
-        text=data["text"],
-        source=PromptSource(source.get("suite") or "", source.get("line")),
-        negative=data.get("negative"),
-        category=data.get("category"),
-        style=data.get("style"),
-        objects=tuple(PromptObject(o["name"], o.get("detail") or "") for o in data.get("objects") or ()),
-        id=data["id"],
-    )
-
-
-def shard_plan(manifest: dict[str, Any]) -> dict[str, list[list[str]]]:
-    """Model → the sample keys of each shard, in plan order, exactly as the build laid them out."""
-    config = manifest["config"]
-    prompts = [prompt_from_json(p) for p in manifest["prompts"]]
-    plans = {}
-    for model in manifest["models"]:
-        items = plan_items(model, prompts, config["images_per_prompt"], config["seed"])
-        shards = plan_shards(items, config["shard_size"], config["images_per_prompt"])
-        plans[model] = [[item.key for item in shard] for shard in shards]
-    return plans
-
-
-def _fingerprint(out: Path, manifest: dict[str, Any], plans: dict[str, list[list[str]]]) -> str:
+def _content_fingerprint(out: Path, manifest: dict[str, Any], plans: dict[str, list[list[str]]]) -> str:
     """Changes whenever the build's content does (its manifest or any shard's stats)."""
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
     for model, shards in plans.items():
@@ -139,7 +105,7 @@ def _candidate(sample: dict[str, Any]) -> Pending:
             pixels = decode_png(png)
         except Exception as exc:  # a damaged stored PNG is the decodable filter's verdict, not a crash
             png, problem = None, f"stored PNG does not decode: {exc}"
-    candidate = Candidate(sample["__key__"], png, pixels, prompt_from_json(record["prompt"]), problem)
+    candidate = Candidate(sample["__key__"], png, pixels, PromptSpec.from_json(record["prompt"]), problem)
     return candidate, lambda c, record=record: dict(record)
 
 
@@ -190,7 +156,7 @@ def refilter(
     chain.prepare(pick_device(device))
 
     staging = staging_dir(out)
-    plan = {"source": _fingerprint(out, manifest, plans), "filters": chain.identity()}
+    plan = {"source": _content_fingerprint(out, manifest, plans), "filters": chain.identity()}
     if staging.exists():
         try:
             same = read_json(staging / PLAN) == plan

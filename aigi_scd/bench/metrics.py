@@ -13,20 +13,17 @@ Any pyiqa metric name can also be given by name.
 
 from __future__ import annotations
 
-import functools
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from aigi_scd.config import closest
 from aigi_scd.errors import ConfigError, ModelUnavailableError
-
-Kind = Literal["fr", "nr", "set"]
+from aigi_scd.iqa import MetricInfo, pixels_to_tensor, pyiqa_configs, pyiqa_metric_info
 
 PRESETS: dict[str, tuple[str, ...]] = {
     "full": ("psnr", "ms_ssim", "lpips", "dists", "clip_sim", "niqe", "clipiqa", "musiq", "fid", "kid"),
@@ -35,55 +32,29 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "perception": ("niqe", "clipiqa", "musiq"),
     "set": ("fid", "kid"),
 }
-DEFAULT_PRESET = "full"
+DEFAULT_METRIC_PRESET = "full"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
-# pyiqa metrics checked to run with no downloads (no weights, no parameter files).
-WEIGHT_FREE = frozenset(
-    {"psnr", "psnry", "ssim", "ssimc", "ms_ssim", "cw_ssim", "gmsd", "fsim", "vif", "vsi", "nlpd", "mad", "piqe"}
-)
 # Smallest image side a metric accepts (pyiqa's ms_ssim runs an 11-tap window at 1/16 scale); smaller → no score.
 MIN_SIDE = {"ms_ssim": 161}
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    name: str
-    kind: Kind
-    lower_better: bool
-    weight_free: bool
-
-    @property
-    def arrow(self) -> str:
-        return "↓" if self.lower_better else "↑"
-
-
-@functools.cache
-def _pyiqa_configs() -> dict[str, Any]:
-    from pyiqa.default_model_configs import DEFAULT_CONFIGS
-
-    return DEFAULT_CONFIGS
 
 
 def metric_info(name: str) -> MetricInfo:
     """What kind of metric `name` is and which way is better (ConfigError for an unknown name)."""
     if name == "clip_sim":
-        return MetricInfo(name, "fr", False, False)
+        return MetricInfo(name, "fr", False)
     if name in ("fid", "kid"):
-        return MetricInfo(name, "set", True, False)
-    configs = _pyiqa_configs()
-    if name not in configs:
-        known = [*PRESETS, "clip_sim", "fid", "kid", *configs]
+        return MetricInfo(name, "set", True)
+    info = pyiqa_metric_info(name)
+    if info is None:
+        known = [*PRESETS, "clip_sim", "fid", "kid", *pyiqa_configs()]
         raise ConfigError(
             f"unknown metric {name!r}{closest(name, known)}; use a preset ({', '.join(PRESETS)}), "
             "clip_sim, fid, kid or any pyiqa metric name (pyiqa.list_models())"
         )
-    config = configs[name]
-    mode = config.get("metric_mode")
-    if mode not in ("FR", "NR"):
-        raise ConfigError(f"metric {name!r}: pyiqa mode {mode!r} is not an image metric this benchmark can use")
-    kind: Kind = "fr" if mode == "FR" else "nr"
-    return MetricInfo(name, kind, bool(config.get("lower_better", False)), name in WEIGHT_FREE)
+    if info.kind == "set":
+        raise ConfigError(f"metric {name!r} scores a set of images; the set-level metrics here are fid and kid")
+    return info
 
 
 def resolve_metrics(spec: str) -> list[MetricInfo]:
@@ -108,12 +79,9 @@ def _unavailable(name: str, exc: BaseException) -> ModelUnavailableError:
     )
 
 
-def to_tensor(images: Sequence[Image.Image]):
-    """RGB images of one size → float tensor (N, 3, H, W) in [0, 1], as pyiqa reads image files."""
-    import torch
-
-    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 for im in images])
-    return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
+def images_to_tensor(images: Sequence[Image.Image], device: str):
+    """RGB images of one size → float tensor (N, 3, H, W) in [0, 1] on `device`, as pyiqa reads image files."""
+    return pixels_to_tensor(np.stack([np.asarray(im.convert("RGB")) for im in images]), device)
 
 
 class ClipSimilarity:
@@ -157,7 +125,7 @@ class Scorer:
         batch_size: int = 8,
         clip_model: str = DEFAULT_CLIP_MODEL,
     ):
-        from aigi_scd.pipelines.device import pick_device
+        from aigi_scd.weights.device import pick_device
 
         self.metrics = list(metrics)
         self.device = pick_device(device)
@@ -209,8 +177,8 @@ class Scorer:
         for size, indices in groups.items():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                rec_t = to_tensor([recs[i] for i in chunk]).to(self.device)
-                ref_t = to_tensor([refs[i] for i in chunk]).to(self.device)
+                rec_t = images_to_tensor([recs[i] for i in chunk], self.device)
+                ref_t = images_to_tensor([refs[i] for i in chunk], self.device)
                 for info in metrics:
                     if min(size) < MIN_SIDE.get(info.name, 1):
                         values: list[float | None] = [None] * len(chunk)
@@ -282,7 +250,3 @@ def write_image_folder(folder: Path, images: Sequence[Image.Image]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
         image.convert("RGB").save(folder / f"{i:06d}.png")
-
-
-def describe_presets() -> str:
-    return "; ".join(f"{name}: {','.join(names)}" for name, names in PRESETS.items())

@@ -1,0 +1,148 @@
+"""The benchmark's one source of truth: every row of every finished ``compress`` unit, and the per-set summary.
+
+``load_results`` reads the per-unit stats files (one row per image × codec × target, status ok /
+unreachable / error); ``summarize`` turns them into mean and 95% CI per source × codec × target. Means are
+over the images a codec reached at that target; a target a codec cannot reach on an image is counted
+(``unreachable``) and never averaged in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aigi_scd.dataset.files import read_json
+
+BASE_COLUMNS = [
+    "key",
+    "source",
+    "source_kind",
+    "origin",
+    "codec",
+    "target_bpp",
+    "config",
+    "unit",
+    "status",
+    "bytes",
+    "bpp",
+    "width",
+    "height",
+    "min_bpp",
+    "encode_seconds",
+    "decode_seconds",
+    "bitstream_sha256",
+    "error",
+]
+
+GROUP = ["source_kind", "source", "codec", "target_bpp"]
+
+ALL_AIGI = "all-aigi"  # every AIGI model together, when a build has more than one
+
+KIND_LABEL = {"aigi": "AIGI", "natural": "natural"}
+
+
+def benchmark_dir(out: Path) -> Path:
+    return Path(out) / "benchmark"
+
+
+def load_results(out: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Every row of every finished unit under ``out/compressed``, and the per-image metric names in order."""
+    rows: list[dict[str, Any]] = []
+    metrics: list[str] = []
+    for path in sorted((Path(out) / "compressed").glob("*/*.stats.json")):
+        try:
+            stats = read_json(path)
+        except (OSError, json.JSONDecodeError):
+            continue  # an unreadable marker: the unit counts as unfinished
+        for name in stats.get("metrics", []):
+            if name not in metrics:
+                metrics.append(name)
+        for row in stats.get("rows", []):
+            flat = {k: row.get(k) for k in BASE_COLUMNS}
+            flat.update(row.get("scores") or {})
+            rows.append(flat)
+    frame = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *metrics])
+    for column in ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in metrics:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame = frame.sort_values(["source_kind", "source", "codec", "target_bpp", "key"], kind="stable")
+    return frame.reset_index(drop=True), metrics
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (Student t; NaN below two values)."""
+    from scipy import stats
+
+    data = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=np.float64)
+    if data.size == 0:
+        return math.nan, math.nan
+    mean = float(data.mean())
+    if data.size < 2:
+        return mean, math.nan
+    half = float(stats.t.ppf(0.975, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size))
+    return mean, half
+
+
+def groups(frame: pd.DataFrame):
+    """(source_kind, source, codec, target) → rows, plus ``all-aigi`` groups when there are several AIGI sets."""
+    for key, sub in frame.groupby(GROUP, sort=True):
+        yield key, sub
+    aigi = frame[frame["source_kind"] == "aigi"]
+    if aigi["source"].nunique() >= 2:
+        for (codec, target), sub in aigi.groupby(["codec", "target_bpp"], sort=True):
+            yield ("aigi", ALL_AIGI, codec, target), sub
+
+
+def group_id(source: str, codec: str, target: float) -> str:
+    return f"{source}|{codec}|{target:g}"
+
+
+def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dict] | None = None) -> pd.DataFrame:
+    """One row per source × codec × target: counts, mean bpp and every metric's mean, 95% CI and count."""
+    set_scores = set_scores or {}
+    set_names = sorted({k for v in set_scores.values() for k in v.get("scores", {})})
+    out = []
+    for (kind, source, codec, target), sub in groups(frame):
+        ok = sub[sub["status"] == "ok"]
+        row: dict[str, Any] = {
+            "source_kind": kind,
+            "source": source,
+            "codec": codec,
+            "target_bpp": target,
+            "images": len(sub),
+            "ok": len(ok),
+            "unreachable": int((sub["status"] == "unreachable").sum()),
+            "errors": int((sub["status"] == "error").sum()),
+        }
+        row["bpp_mean"], row["bpp_ci95"] = mean_ci95(ok["bpp"])
+        unreachable = sub.loc[sub["status"] == "unreachable", "min_bpp"].dropna()
+        row["min_bpp_mean"] = float(unreachable.mean()) if len(unreachable) else math.nan
+        row["encode_seconds_mean"] = mean_ci95(ok["encode_seconds"])[0]
+        row["decode_seconds_mean"] = mean_ci95(ok["decode_seconds"])[0]
+        for name in metrics:
+            values = ok[name].dropna()
+            row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)
+            row[f"{name}_n"] = len(values)
+        cached = set_scores.get(group_id(source, codec, target), {})
+        for name in set_names:
+            value = cached.get("scores", {}).get(name)
+            row[name] = math.nan if value is None else float(value)
+        out.append(row)
+    summary = pd.DataFrame(out)
+    if summary.empty:
+        return summary
+    order = [(k != "aigi", s != ALL_AIGI, s) for k, s in zip(summary["source_kind"], summary["source"], strict=True)]
+    summary["_order"] = order
+    summary = summary.sort_values(["_order", "codec", "target_bpp"], kind="stable").drop(columns="_order")
+    return summary.reset_index(drop=True)
+
+
+def metric_columns(metric: str) -> tuple[str, str | None]:
+    return (f"{metric}_mean", f"{metric}_ci95") if metric not in ("fid", "kid") else (metric, None)

@@ -1,0 +1,96 @@
+"""Benchmark tables as people read them: ``summary.md`` (one table per set) and the terminal summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from aigi_scd.bench.metrics import metric_info
+from aigi_scd.bench.results import KIND_LABEL
+
+
+def codec_order_of(values: Sequence[str], preferred: Sequence[str] | None) -> list[str]:
+    preferred = [v for v in (preferred or []) if v in values]
+    return preferred + sorted(v for v in set(values) if v not in preferred)
+
+
+def _digits(value: float) -> int:
+    magnitude = abs(value)
+    return 1 if magnitude >= 100 else 2 if magnitude >= 10 else 4
+
+
+def fmt(value: float, digits: int | None = None) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:.{_digits(value) if digits is None else digits}f}"
+
+
+def _cell(mean: float, half: float) -> str:
+    """``mean ± half`` with both at the mean's precision."""
+    if not np.isfinite(mean):
+        return "–"
+    digits = _digits(mean)
+    return fmt(mean, digits) if not np.isfinite(half) else f"{fmt(mean, digits)} ± {fmt(half, digits)}"
+
+
+def _reached(row) -> str:
+    text = f"{row['ok']}/{row['images']}"
+    if row["ok"] < row["images"] and np.isfinite(row["min_bpp_mean"]):
+        text += f" (min {row['min_bpp_mean']:.3f})"
+    return text
+
+
+def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+    """One table per set: mean ± 95% CI per codec and target; unreachable targets say so."""
+    set_names = [c for c in ("fid", "kid") if c in summary.columns]
+    lines = [
+        "# Compression benchmark",
+        "",
+        "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
+        "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
+        "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
+        "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.",
+        "",
+    ]
+    if summary.empty:
+        return "\n".join([*lines, "No finished units yet.", ""])
+    headers = ["codec", "target bpp", "bpp", "reached"]
+    headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
+    headers += [f"{m} ↓" for m in set_names] + ["enc s", "dec s"]
+    for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
+        images = int(sub["images"].max())
+        lines += [f"## {source} ({KIND_LABEL.get(kind, kind)}, {images} images)", ""]
+        lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
+            for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
+                if row["ok"] == 0:
+                    cells = [codec, f"{row['target_bpp']:g}", "unreachable", _reached(row)]
+                    cells += ["–"] * (len(metrics) + len(set_names)) + ["–", "–"]
+                else:
+                    cells = [codec, f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
+                    cells += [_cell(row[f"{m}_mean"], row[f"{m}_ci95"]) for m in metrics]
+                    cells += [fmt(row[m]) for m in set_names]
+                    cells += [f"{row['encode_seconds_mean']:.2f}", f"{row['decode_seconds_mean']:.2f}"]
+                lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def screen_summary(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+    """A compact table per set for the terminal: bpp, images reached and the first few metrics."""
+    shown = metrics[:3]
+    lines = []
+    for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
+        lines.append(f"\n{source} ({KIND_LABEL.get(kind, kind)}, {int(sub['images'].max())} images)")
+        header = f"  {'codec':<16}{'target':>7}{'bpp':>9}{'reached':>22}"
+        header += "".join(f"{m + ' ' + metric_info(m).arrow:>12}" for m in shown)
+        lines.append(header)
+        for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
+            for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
+                bpp = fmt(row["bpp_mean"]) if row["ok"] else "unreach."
+                line = f"  {codec:<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
+                line += "".join(f"{fmt(row[f'{m}_mean']):>12}" for m in shown)
+                lines.append(line)
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""The unit of `compress`'s work and of resuming: one (codec, target, source shard), with the stats file that
+marks it done and the rows it holds."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aigi_scd.bench.options import CodecChoice, config_name
+from aigi_scd.bench.sources import Item, Source, SourceShard
+from aigi_scd.codec import CodecPreset
+from aigi_scd.dataset.files import read_json
+
+STATS_VERSION = 1
+
+
+def preset_fingerprint(preset: CodecPreset) -> str:
+    """Changes whenever anything that shapes the codec's output changes (its registry file path does not count)."""
+    data = {k: v for k, v in dataclasses.asdict(preset).items() if k != "source"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Unit:
+    codec: CodecChoice
+    target: float
+    shard: SourceShard
+    out: Path
+
+    @property
+    def config(self) -> str:
+        return config_name(self.codec.name, self.target)
+
+    @property
+    def folder(self) -> Path:
+        return self.out / "compressed" / self.config
+
+    @property
+    def tar(self) -> Path:
+        return self.folder / f"{self.shard.name}.tar"
+
+    @property
+    def stats(self) -> Path:
+        return self.folder / f"{self.shard.name}.stats.json"
+
+    @property
+    def label(self) -> str:
+        return f"{self.config}/{self.shard.name}"
+
+
+def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
+    """``done``, ``rescore`` (finished, but some requested metrics are missing) or ``todo``."""
+    if not unit.stats.is_file():
+        return "todo", None
+    try:
+        stats = read_json(unit.stats)
+    except (OSError, json.JSONDecodeError):
+        return "todo", None
+    same = (
+        stats.get("version") == STATS_VERSION
+        and stats.get("keys") == unit.shard.keys
+        and stats.get("codec_fingerprint") == preset_fingerprint(unit.codec.preset)
+        and (not any(r["status"] == "ok" for r in stats.get("rows", [])) or unit.tar.is_file())
+    )
+    if not same:
+        return "todo", None
+    missing = [m for m in metrics if m not in stats.get("metrics", [])]
+    return ("rescore" if missing else "done"), stats
+
+
+def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "source": unit.shard.source,
+        "source_kind": unit.shard.kind,
+        "origin": item.origin,
+        "codec": unit.codec.name,
+        "target_bpp": unit.target,
+        "config": unit.config,
+        "unit": unit.shard.name,
+        "status": result["status"],
+        "bytes": result.get("bytes"),
+        "bpp": result.get("bpp"),
+        "width": result.get("width"),
+        "height": result.get("height"),
+        "min_bpp": result.get("min_bpp"),
+        "encode_seconds": result.get("encode_seconds"),
+        "decode_seconds": result.get("decode_seconds"),
+        "bitstream_sha256": result.get("bitstream_sha256"),
+        "error": result.get("error") if result["status"] != "ok" else None,
+        "scores": {},
+    }
+
+
+def sample_record(row: dict[str, Any], info: str) -> dict[str, Any]:
+    """The json stored beside a bitstream and its reconstruction (fixed shape; scores as a name/value list)."""
+    keys = ("key", "source", "source_kind", "origin", "codec", "target_bpp", "bytes", "bpp", "width", "height")
+    record = {k: row[k] for k in keys}
+    record.update(
+        encode_seconds=row["encode_seconds"],
+        decode_seconds=row["decode_seconds"],
+        bitstream_sha256=row["bitstream_sha256"],
+        scores=[{"name": k, "value": v} for k, v in sorted(row["scores"].items())],
+        info=info,
+    )
+    return record
+
+
+def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targets: list[float]) -> list[Unit]:
+    """Every (codec, target, shard), sources first so each set finishes early and evenly."""
+    return [
+        Unit(codec, target, shard, Path(out))
+        for source in sources
+        for shard in source.shards
+        for codec in codecs
+        for target in targets
+    ]

@@ -1,0 +1,10 @@
+"""The `aigi-scd` command line: parse options, call one function of a stage, print a summary.
+
+Each module registers its commands on the one click group (:mod:`aigi_scd.cli.app`); importing this
+package registers them all.
+"""
+
+from aigi_scd.cli import build_commands, codec_commands, compress_command, list_commands  # noqa: F401
+from aigi_scd.cli.app import cli, main
+
+__all__ = ["cli", "main"]

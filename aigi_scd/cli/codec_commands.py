@@ -1,0 +1,85 @@
+"""`aigi-scd encode` and `decode`: one image through one codec, as a file on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aigi_scd.cli.app import cli
+from aigi_scd.errors import AigiScdError
+
+
+@cli.command()
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the compressed file.",
+)
+@click.option(
+    "--codec",
+    "codec_name",
+    default="misc-offline",
+    show_default=True,
+    help="Codec preset: a name from `aigi-scd list codecs` or a path to a codec .yaml file.",
+)
+@click.option("--bpp", type=float, default=None, help="Target bits per pixel (every byte of the file counts).")
+@click.option("--level", default=None, help="A named target from the preset (e.g. low, mid, high).")
+@click.option("--prompt", default=None, help="Generation prompt of an AI-generated image (MISC's prompt semantics).")
+def encode(
+    image: Path, output: Path, codec_name: str, bpp: float | None, level: str | None, prompt: str | None
+) -> None:
+    """Compress IMAGE into a file at a target bitrate.
+
+    \b
+    aigi-scd encode kodim01.png -o kodim01.misc --bpp 0.03 --codec misc-offline
+    aigi-scd encode kodim01.png -o kodim01.avif --bpp 0.2 --codec avif
+    A target below what the codec can reach is reported, never exceeded.
+    """
+    from aigi_scd.codec import build_codec, load_codec_preset
+    from aigi_scd.dataset.files import write_bytes_atomic
+
+    preset = load_codec_preset(codec_name)
+    target = preset.target(bpp, level)
+    result = build_codec(preset).encode_report(image, target, prompt=prompt)
+    write_bytes_atomic(output, result.data)
+    target_text = f" (target {target:g})" if target is not None else ""
+    click.echo(
+        f"{output}: {preset.name}, {result.width}x{result.height}, {len(result.data)} bytes, "
+        f"{result.bpp:.4f} bpp{target_text}"
+    )
+    if "layers" in result.info:
+        layers = ", ".join(f"{k} {v} B" for k, v in result.info["layers"].items())
+        click.echo(
+            f"  layers: {layers}; thumbnail {result.info.get('thumbnail')}, quality {result.info.get('quality')}"
+        )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the decoded image (PNG).",
+)
+def decode(file: Path, output: Path) -> None:
+    """Decode a FILE written by any aigi-scd codec (the file names its codec) to a PNG."""
+    from aigi_scd.codec import decode_file
+    from aigi_scd.dataset.files import write_bytes_atomic
+    from aigi_scd.dataset.png import encode_png
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise AigiScdError(f"cannot read {file}: {exc.strerror}") from None
+    image, codec = decode_file(data)
+    write_bytes_atomic(output, encode_png(image))
+    click.echo(
+        f"{output}: {image.size[0]}x{image.size[1]} from {codec.name}, {len(data)} bytes "
+        f"({8 * len(data) / (image.size[0] * image.size[1]):.4f} bpp)"
+    )

@@ -1,0 +1,130 @@
+"""`aigi-scd compress`: the benchmark stage, every set through every codec at every target, scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aigi_scd.cli.app import cli, reproduce_command
+
+
+@cli.command()
+@click.argument("build_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--images",
+    "image_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of images to compress as a natural-image set (repeatable), e.g. Kodak.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder for --images without a build (with a build, results go into BUILD_DIR).",
+)
+@click.option(
+    "--codecs",
+    "codecs_spec",
+    default="misc,thumb-avif,avif,webp,jpeg",
+    show_default=True,
+    help="Comma-separated codec presets (`aigi-scd list codecs`) or paths to codec .yaml files.",
+)
+@click.option("--bpp", "bpp_spec", default="0.02,0.03,0.05", show_default=True, help="Target bits per pixel.")
+@click.option(
+    "--metrics",
+    "metrics_spec",
+    default="full",
+    show_default=True,
+    help="Metric presets and/or metric names, comma-separated. full: psnr,ms_ssim,lpips,dists,clip_sim,niqe,"
+    "clipiqa,musiq,fid,kid (downloads weights once); offline: weight-free psnr,ssim,ms_ssim,gmsd,fsim,vsi,"
+    "nlpd,piqe; also consistency, perception, set, or any pyiqa metric name.",
+)
+@click.option("--anchor", default=None, help="Codec the BD-rates are measured against [thumb-avif when present].")
+@click.option(
+    "--workers", type=int, default=None, help="Encoding processes [one per CPU core]; 0 encodes in this process."
+)
+@click.option("--device", default="auto", show_default=True, help="Metrics device: auto (cuda > mps > cpu), cpu, cuda.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per metric batch.")
+@click.option(
+    "--shard-size", type=int, default=64, show_default=True, help="Images per unit of work for --images folders."
+)
+@click.option(
+    "--clip-model",
+    default=None,
+    help="CLIP model (hub id or local folder) for clip_sim [openai/clip-vit-base-patch32].",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def compress(
+    build_dir,
+    image_dirs,
+    out,
+    codecs_spec,
+    bpp_spec,
+    metrics_spec,
+    anchor,
+    workers,
+    device,
+    batch_size,
+    shard_size,
+    clip_model,
+    quiet,
+) -> None:
+    """Compress and score every image of a build (and/or image folders) with every codec at every target.
+
+    \b
+    aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
+    aigi-scd compress --images ../shared/data/kodak --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
+        --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
+
+    \b
+    Writes OUT/compressed/<codec>-<target>/*.tar (bitstream, reconstruction, scores; a dataset config
+    each: datasets.load_dataset(OUT, "misc-offline-0.03")) and OUT/benchmark/: results.parquet (one row
+    per image, codec and target), summary.csv/.md (mean and 95% CI per set, codec and target),
+    rd_<metric>.png and bd_rate.csv. Targets a codec cannot reach are recorded as unreachable, never
+    exceeded. Rerunning resumes: finished units are kept, and added metrics are computed from the stored
+    reconstructions.
+    """
+    from aigi_scd.bench.compress import compress as run_compress
+    from aigi_scd.bench.metrics import resolve_metrics
+    from aigi_scd.bench.options import parse_codecs, parse_targets, plan_inputs
+    from aigi_scd.bench.results import benchmark_dir
+    from aigi_scd.bench.tables import screen_summary
+    from aigi_scd.dataset.compressed_card import compressed_config_names
+
+    sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
+    codecs = parse_codecs(codecs_spec)
+    targets = parse_targets(bpp_spec)
+    metrics = resolve_metrics(metrics_spec)
+    command = reproduce_command(click.get_current_context(), leave_out=("workers", "device", "batch_size", "quiet"))
+    report, bench = run_compress(
+        target_dir,
+        sources,
+        codecs,
+        targets,
+        metrics,
+        is_build=build_dir is not None,
+        workers=workers,
+        device=device,
+        batch_size=batch_size,
+        clip_model=clip_model,
+        anchor=anchor,
+        progress=not quiet,
+        command=command,
+    )
+    click.echo(screen_summary(bench["summary"], bench["metrics"], [c.name for c in codecs]))
+    click.echo(
+        f"\n{report.units} units: {report.encoded} encoded, {report.resumed} already done, {report.rescored} "
+        f"rescored, in {report.seconds:.1f} s. This run: {report.ok} reconstructed, {report.unreachable} "
+        f"unreachable, {report.errors} errors."
+    )
+    for example in report.error_examples[:3]:
+        click.echo(f"  error: {example}")
+    folder = benchmark_dir(target_dir)
+    click.echo(
+        f"Tables and plots in {folder}: summary.md, results.parquet, rd_*.png, bd_rate.csv (anchor {bench['anchor']})."
+    )
+    configs = compressed_config_names(target_dir)
+    if configs:
+        click.echo(f'Load a set with: datasets.load_dataset({str(target_dir)!r}, "{configs[0]}", split="train")')
