@@ -294,3 +294,54 @@ def test_saved_hf_dataset_and_imagefolder(tmp_path):
         and found["a tram at dusk"]["json"]["imported"]["form"] == "imagefolder"
     )
     assert datasets.load_dataset(str(out), split="train").num_rows == 4
+
+
+def test_originals_are_kept_byte_for_byte_unless_readers_would_disagree():
+    from aigi_scd.build.import_originals import read_original, webp_is_lossy
+    from aigi_scd.build.import_rows import BadRow
+
+    for fmt, options, lossy in (("PNG", {}, False), ("JPEG", {"quality": 70}, True), ("WEBP", {"quality": 60}, True)):
+        data = encoded(50, fmt, **options)
+        original = read_original(data)
+        assert (original.stored, original.converted, original.lossy, original.format) == (data, None, lossy, fmt)
+    assert webp_is_lossy(encoded(50, "WEBP", quality=60)) and not webp_is_lossy(encoded(50, "WEBP", lossless=True))
+
+    bmp = read_original(encoded(51, "BMP"))
+    assert bmp.ext == "png" and bmp.converted == "BMP stored as PNG (same pixels)" and bmp.lossy is False
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(bmp.stored))), picture(51))
+
+    deep = io.BytesIO()  # a dark 16-bit greyscale PNG: scaled to 8 bits as the codecs read it, not clipped
+    Image.fromarray(picture(52)[:, :, 0].astype(np.uint16) * 257).save(deep, format="PNG")
+    converted = read_original(deep.getvalue())
+    assert converted.ext == "png" and "scaled to 8 bits" in converted.converted
+    assert np.array_equal(converted.pixels[:, :, 0], picture(52)[:, :, 0])
+
+    try:
+        read_original(encoded(53, "JPEG")[:300])
+    except BadRow as exc:
+        assert "does not decode" in str(exc)
+    else:
+        raise AssertionError("a truncated JPEG was accepted")
+
+
+def test_parquet_with_image_bytes_and_a_row_limit_that_a_later_run_extends(tmp_path):
+    images = [encoded(90 + i, "JPEG", quality=92) for i in range(3)]
+    table = pa.table(
+        {
+            "image": [{"bytes": b, "path": f"{i}.jpg"} for i, b in enumerate(images)],
+            "caption": ["a harbour", "a tram", "a kite"],
+            "guidance_scale": [3.5, 4.0, 4.5],
+        }
+    )
+    manifest = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(table, manifest)
+    out = tmp_path / "out"
+    first = imported(manifest, out, "hub", "--limit", "2")
+    assert "2 rows" in first.output and "2 kept" in first.output
+    second = imported(manifest, out, "hub")
+    assert "3 rows, 2 done by an earlier run" in second.output and "1 kept" in second.output
+    found = rows_by_prompt(out, "hub")
+    assert sorted(found) == ["a harbour", "a kite", "a tram"]
+    assert found["a kite"]["json"]["generation"]["guidance"] == 4.5
+    assert found["a kite"]["json"]["imported"]["original_name"] == "2.jpg"
+    assert found["a kite"]["json"]["imported"]["original_sha256"] == sha(images[2])

@@ -79,7 +79,6 @@ def test_sigkill_mid_import_then_rerun_has_each_image_exactly_once(tmp_path):
     assert f"{IMAGES + 1} rows, {done_rows} done by an earlier run" in rerun.output  # finished shards are not redone
     done, expected = source_samples(killed, "street"), source_samples(reference, "street")
     assert {k: v["image"] for k, v in done.items()} == {k: v["image"] for k, v in expected.items()}
-    assert len(done) + sum(1 for _ in (killed / "rejects").rglob("*.json")) <= IMAGES
     hashes = every_original(killed, "street")
     assert len(hashes) == len(set(hashes)) == IMAGES
     assert sorted(hashes) == sorted(hashlib.sha256(data).hexdigest() for data in files.values())
@@ -116,8 +115,7 @@ def test_bad_rows_stop_the_import_with_one_line_or_are_skipped_and_reported(tmp_
     error = [line for line in stopped.output.splitlines() if line.startswith("Error")]
     assert len(error) == 1 and "Traceback" not in stopped.output
     assert "rows.csv row 2: image file not found" in error[0] and "--skip-bad-rows" in error[0]
-    assert not list((out / "data").rglob("*.tar")) if (out / "data").exists() else True
-    assert not list(out.rglob("*.tmp"))
+    assert not list(out.rglob("*.tar")) and not list(out.rglob("*.tmp"))  # the shard holding row 2 was dropped
 
     result = run_cli(
         "import", manifest, "--source", "mine", "--out", out, "--filters", "offline", "--quiet", "--skip-bad-rows"

@@ -9,12 +9,28 @@ original is never re-encoded on its way in.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from aigi_scd.build.import_inputs import ImportInput, RawRow
 from aigi_scd.errors import ConfigError
+
+
+@contextlib.contextmanager
+def _progress(shown: bool):
+    """datasets' own progress bars (building an imagefolder's cache), hidden when the import is quiet."""
+    import datasets
+
+    was_enabled = not datasets.are_progress_bars_disabled()
+    if not shown:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled and not shown:
+            datasets.enable_progress_bars()
 
 
 def is_saved_dataset(folder: Path) -> bool:
@@ -55,12 +71,13 @@ def _dataset_input(dataset: Any, path: Path, form: str, split: str | None, base:
     return ImportInput(path, form, fingerprint, len(dataset), read, base, list(dataset.column_names))
 
 
-def saved_dataset_input(folder: Path, split: str | None, images_dir: Path | None) -> ImportInput:
+def saved_dataset_input(folder: Path, split: str | None, images_dir: Path | None, progress: bool = True) -> ImportInput:
     """A `save_to_disk` folder; a DatasetDict's split is `split`, its only one, or ``train``."""
     from datasets import DatasetDict, load_from_disk
 
     try:
-        loaded = load_from_disk(str(folder))
+        with _progress(progress):
+            loaded = load_from_disk(str(folder))
     except Exception as exc:  # datasets raises FileNotFoundError, ValueError or its own errors for a damaged folder
         raise ConfigError(f"{folder}: datasets.load_from_disk cannot read it ({exc})") from None
     name = None
@@ -71,12 +88,13 @@ def saved_dataset_input(folder: Path, split: str | None, images_dir: Path | None
     return _dataset_input(loaded, folder, "hf-dataset", name, Path(images_dir) if images_dir else folder)
 
 
-def imagefolder_input(folder: Path, split: str | None) -> ImportInput:
+def imagefolder_input(folder: Path, split: str | None, progress: bool = True) -> ImportInput:
     """An imagefolder: its images with the prompts of its metadata file, read by datasets' imagefolder builder."""
     from datasets import load_dataset
 
     try:
-        loaded = load_dataset("imagefolder", data_dir=str(folder))
+        with _progress(progress):
+            loaded = load_dataset("imagefolder", data_dir=str(folder))
     except Exception as exc:  # the builder raises several error types for a malformed metadata file
         raise ConfigError(f"{folder}: datasets cannot read it as an imagefolder ({exc})") from None
     name, dataset = _pick_split(dict(loaded), split, folder)

@@ -215,7 +215,9 @@ def manifest_input(path: Path, images_dir: Path | None) -> ImportInput:
     return ImportInput(path, "csv", fingerprint, count, lambda w: _csv_rows(path, w), base, columns)
 
 
-def open_input(src: Path, images_dir: Path | None = None, split: str | None = None) -> ImportInput:
+def open_input(
+    src: Path, images_dir: Path | None = None, split: str | None = None, progress: bool = True
+) -> ImportInput:
     """The input at `src`, its form found from what is there; one clear line when it is none of them."""
     src = Path(src)
     if images_dir is not None and not Path(images_dir).is_dir():
@@ -224,9 +226,9 @@ def open_input(src: Path, images_dir: Path | None = None, split: str | None = No
         from aigi_scd.build import import_hf
 
         if import_hf.is_saved_dataset(src):
-            return import_hf.saved_dataset_input(src, split, images_dir)
+            return import_hf.saved_dataset_input(src, split, images_dir, progress)
         if any((src / name).is_file() for name in HF_METADATA):
-            return import_hf.imagefolder_input(src, split)
+            return import_hf.imagefolder_input(src, split, progress)
         return folder_input(src)
     if src.is_file():
         if src.suffix.lower() in MANIFEST_SUFFIXES:

@@ -6,9 +6,10 @@ Fields are found under the names sources use (``prompt``/``caption``, ``seed``, 
 ``file_name``/``image``...), or where ``--map FIELD=COLUMN`` says (a dotted COLUMN reaches into nested
 objects: ``prompt=Task2.Caption``). Two public collections are recognised by their own field names:
 
-- DiffusionDB: ``metadata.parquet`` (``image_name``, ``prompt``, ``part_id``, ``seed``, ``step``, ``cfg``,
-  ``sampler`` as its code 1-9, ``width``, ``height``, ...), its images found under ``images/part-NNNNNN/``
-  or ``part-NNNNNN/``; and its per-part JSON files (``p``, ``se``, ``c``, ``st``, ``sa``).
+- DiffusionDB: ``metadata.parquet`` / ``metadata-large.parquet`` (``image_name``, ``prompt``, ``part_id``,
+  ``seed``, ``step``, ``cfg``, ``sampler`` as its code 1-9, ``width``, ``height``, ...), its images found
+  under ``images/part-NNNNNN/``, ``part-NNNNNN/`` or ``diffusiondb-large-part-{1,2}/part-NNNNNN/``; and its
+  per-part JSON files (``p``, ``se``, ``c``, ``st``, ``sa``).
 - JourneyDB: the annotation JSONL (``img_path`` such as ``./000/x.jpg``, ``prompt``, and ``Task1`` with
   ``Style`` and ``Content`` lists, which become the prompt's style and objects), images under ``imgs/``.
 
@@ -171,8 +172,8 @@ def _size(value: Any) -> tuple[int | None, int | None]:
         return None, None
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return _whole("width", value[0]), _whole("height", value[1])
-    if isinstance(value, str) and "x" in value.lower():
-        width, _, height = value.lower().partition("x")
+    if isinstance(value, str) and "x" in value.lower().replace("×", "x"):
+        width, _, height = value.lower().replace("×", "x").partition("x")
         return _whole("width", width), _whole("height", height)
     raise BadRow(f"size {value!r} is not WIDTHxHEIGHT")
 
@@ -214,10 +215,12 @@ def _candidates(reference: str, fields: dict[str, Any], base: Path, kind: str | 
     if relative.is_absolute():
         return [relative]
     paths = [base / relative]
-    part = fields.get("part_id")
-    if kind == "diffusiondb" and part is not None:
-        folder = f"part-{int(part):06d}"
+    part = _whole("part_id", fields.get("part_id")) if kind == "diffusiondb" else None
+    if part is not None:
+        folder = f"part-{part:06d}"
         paths += [base / "images" / folder / relative, base / folder / relative]
+        # DiffusionDB Large (metadata-large.parquet): parts 1-10000 and 10001-14000 in two top folders
+        paths += [base / f"diffusiondb-large-part-{n}" / folder / relative for n in (1, 2)]
     if kind == "journeydb":
         paths.append(base / "imgs" / relative)
     return paths

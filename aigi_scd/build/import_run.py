@@ -360,7 +360,7 @@ def import_images(
         raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
     out = Path(out)
     began = time.perf_counter()
-    source = open_input(config.src, config.images_dir, config.split)
+    source = open_input(config.src, config.images_dir, config.split, runtime.progress)
     kind = dialect(source)
     chain = config.filters or load_filter_preset(default_import_preset(out, config.source))
     chain.prepare(pick_device(runtime.device))  # weights of learned metrics load now, before anything is written

@@ -98,9 +98,10 @@ def import_command(
 
     \b
       aigi-scd import ~/midjourney --source midjourney-v6 --out out/aigi-scd
-      aigi-scd import diffusiondb/metadata.parquet --source sd14-diffusiondb --limit 1000 --out out/aigi-scd
-      aigi-scd import JourneyDB/data/train/train_anno_realease_repath.jsonl --source midjourney \\
-          --images-dir JourneyDB/data/train/imgs --out out/aigi-scd
+      aigi-scd import diffusiondb/metadata.parquet --source diffusiondb --generator stable-diffusion \\
+          --limit 1000 --skip-bad-rows --out out/aigi-scd
+      aigi-scd import JourneyDB/data/train/train_anno_realease_repath.jsonl --source midjourney-v5 \\
+          --out out/aigi-scd
     """
     from aigi_scd.build.import_rows import parse_mapping
     from aigi_scd.build.import_run import ImportConfig, ImportRuntime, default_import_preset, import_images
