@@ -10,15 +10,16 @@ import yaml
 
 from aigi_scd.dataset.compressed_card import compressed_configs, compressed_section, reproduce_section
 from aigi_scd.dataset.files import read_json, write_bytes_atomic
-from aigi_scd.dataset.shards import finished_shards, model_data_dir
+from aigi_scd.dataset.imports_card import import_commands, imports_section, source_image_fields
+from aigi_scd.dataset.shards import IMAGE_FIELDS, finished_shards, model_data_dir, source_names
 
 
-def _features_yaml() -> list[Any]:
+def _features_yaml(image_fields: tuple[str, ...] = ("png",)) -> list[Any]:
     from datasets import DatasetInfo
 
     from aigi_scd.dataset.sample import sample_features
 
-    return DatasetInfo(features=sample_features())._to_yaml_dict()["features"]
+    return DatasetInfo(features=sample_features(image_fields))._to_yaml_dict()["features"]
 
 
 def _split(out: Path, models: list[str]) -> dict[str, Any]:
@@ -27,11 +28,13 @@ def _split(out: Path, models: list[str]) -> dict[str, Any]:
     return {"download_size": sum(p.stat().st_size for m in models for p in model_data_dir(out, m).glob("train-*.tar"))}
 
 
-def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
-    """The YAML front matter: one config for all models (default) and one per model that has shards."""
-    with_data = [m for m in models if any(model_data_dir(out, m).glob("train-*.tar"))]
+def card_metadata(out: Path, sources: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """The YAML front matter: one config for all sources (default) and one per source that has shards, each
+    declaring the image members its samples hold (`sources`: name → members, e.g. ``("png",)``)."""
+    with_data = [m for m in sources if any(model_data_dir(out, m).glob("train-*.tar"))]
     configs, infos = [], []
-    features = _features_yaml()
+    every = {name for m in with_data for name in sources[m]}
+    features = _features_yaml(tuple(name for name in IMAGE_FIELDS if name in every))
     if with_data:
         configs.append(
             {
@@ -43,7 +46,7 @@ def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
         infos.append({"config_name": "default", "features": features, **_split(out, with_data)})
     for model in with_data:
         configs.append({"config_name": model, "data_files": [{"split": "train", "path": f"data/{model}/train-*.tar"}]})
-        infos.append({"config_name": model, "features": features, **_split(out, [model])})
+        infos.append({"config_name": model, "features": _features_yaml(sources[model]), **_split(out, [model])})
     more_configs, more_infos = compressed_configs(out)  # `aigi-scd compress` sets: <codec>-<target>
     configs += more_configs
     infos += more_infos
@@ -77,9 +80,9 @@ def _model_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
 
 
 def _filter_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
-    """Per model and filter (in chain order): images it rejected, images it judged, and its pass rate."""
+    """Per source and filter (in chain order): images it rejected, images it judged, and its pass rate."""
     rows = []
-    for name in manifest["models"]:
+    for name in source_names(manifest):
         order: list[str] = []
         checked: dict[str, int] = {}
         passed: dict[str, int] = {}
@@ -102,6 +105,8 @@ def _filter_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
 
 
 def _preset_lines(manifest: dict[str, Any]) -> list[str]:
+    if not manifest.get("config"):
+        return ["Each imported source's filter preset is in its row above."]
     preset = manifest.get("preset") or {}
     steps = (manifest["config"].get("filters") or {}).get("steps") or []
     lines = [f"Filter preset `{preset.get('name', '?')}`: {preset.get('description') or ''}".rstrip(), ""]
@@ -112,61 +117,100 @@ def _preset_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _intro(manifest: dict[str, Any]) -> str:
+    config = manifest.get("config")
+    made = f"built with aigi-scd {manifest['aigi_scd']}"
+    if config:
+        made += (
+            f" from prompt suite `{config['suite']}` ({len(config['prompt_ids'])} prompts, "
+            f"{config['images_per_prompt']} image(s) per prompt, seed {config['seed']})"
+        )
+    imports = manifest.get("imports") or []
+    if imports:
+        made += ("; with " if config else ", of ") + f"{len(imports)} imported source(s) (see below)"
+    return f"AI-generated images for benchmarking ultra-low-bitrate semantic image compression, {made}."
+
+
+def _licence_line(generated: bool, imported: bool) -> str:
+    parts = (
+        ["each generated image inherits the licence of the model that generated it (column above)"] if generated else []
+    )
+    if imported:
+        parts.append("imported images keep the terms of their source, which aigi-scd does not record")
+    return "Licences: " + "; ".join(parts) + "."
+
+
 def render_card(out: Path) -> str:
     out = Path(out)
     manifest = read_json(out / "build.json")
     models = manifest["models"]
-    meta = card_metadata(out, models)
-    config = manifest["config"]
+    sources = source_image_fields(out, manifest)
+    meta = card_metadata(out, sources)
+    names = list(sources) or ["<source>"]
     lines = [
         "---",
         yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
         "---",
         "# AIGI-SCD build",
         "",
-        "AI-generated images for benchmarking ultra-low-bitrate semantic image compression, built with "
-        f"[aigi-scd](https://github.com/) {manifest['aigi_scd']} from prompt suite `{config['suite']}` "
-        f"({len(config['prompt_ids'])} prompts, {config['images_per_prompt']} image(s) per prompt, seed "
-        f"{config['seed']}).",
+        _intro(manifest),
         "",
         "## Load",
         "",
         "```python",
         "from datasets import load_dataset",
-        'ds = load_dataset("path/to/this/folder", split="train")              # every model',
-        f'ds = load_dataset("path/to/this/folder", "{models[0]}", split="train")  # one model',
+        'ds = load_dataset("path/to/this/folder", split="train")              # every source',
+        f'ds = load_dataset("path/to/this/folder", "{names[0]}", split="train")  # one source',
         "```",
         "",
-        "Each row has `png` (the lossless image) and `json`: the prompt (with category, style and salient "
-        "objects), the model card snapshot (repo, revision, pipeline and scheduler class and config), seed, "
-        "steps, guidance, size, dtype, device, library versions, timings, every filter score and verdict, and "
-        "the sha256 of the PNG bytes.",
-        "",
-        "## Models",
-        "",
-        "| model | repo | pipeline | steps | guidance | size | kept | rejected | pass rate | img/s | licence |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *_model_rows(out, manifest),
-        "",
+    ]
+    if models:
+        lines += [
+            "Each generated row has `png` (the lossless image) and `json`: the prompt (with category, style and "
+            "salient objects), the model card snapshot (repo, revision, pipeline and scheduler class and config), "
+            "seed, steps, guidance, size, dtype, device, library versions, timings, every filter score and verdict, "
+            "and the sha256 of the PNG bytes.",
+            "",
+        ]
+    if manifest.get("imports"):
+        lines += [
+            "An imported row keeps its original file under its format's name (`png`, `jpg` or `webp`; the other "
+            "image columns are None) and has the same `json`, with what its source knew: the prompt, seed, steps, "
+            "guidance and requested size where given, `imported` (provenance) in place of a model card, every "
+            "filter score and verdict, and the sha256 of the stored file.",
+            "",
+        ]
+    if models:
+        lines += [
+            "## Models",
+            "",
+            "| model | repo | pipeline | steps | guidance | size | kept | rejected | pass rate | img/s | licence |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            *_model_rows(out, manifest),
+            "",
+        ]
+    lines += [
+        *imports_section(out, manifest),
         "## Filters",
         "",
         *_preset_lines(manifest),
         "",
         "Filters run in this order; an image stops at the first that rejects it, so each pass rate is over the "
         "images that reached that filter. Every score and verdict is in each sample's `json.filters`; rejected "
-        "samples are kept with their reasons under `rejects/<model>/` (not part of the dataset).",
+        "samples are kept with their reasons under `rejects/<source>/` (not part of the dataset).",
         "",
-        "| model | filter | rejected | checked | pass rate |",
+        "| source | filter | rejected | checked | pass rate |",
         "|---|---|---|---|---|",
         *(_filter_rows(out, manifest) or ["| – | – | 0 | – | – |"]),
         "",
         *compressed_section(out),
         *reproduce_section(
             [
-                manifest.get("command") or "aigi-scd build (options in build.json)",
+                *([manifest.get("command") or "aigi-scd build (options in build.json)"] if models else []),
                 *(manifest.get("filter_commands") or []),
+                *import_commands(manifest),
             ],
-            "Licences: each image inherits the licence of the model that generated it (column above).",
+            _licence_line(bool(models), bool(manifest.get("imports"))),
         ),
     ]
     return "\n".join(lines)
