@@ -8,6 +8,7 @@ VAE tiling and slicing) are applied.
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,11 +130,16 @@ def check_call_arguments(card: ModelCard, cls: Any) -> None:
 
 
 def estimate_memory(card: ModelCard, location: str, dtype: Any) -> MemoryEstimate | None:
-    """The weights' memory of `card` in `dtype`, from its configs; None when the configs cannot be had."""
+    """The weights' memory of `card` in `dtype`, from its configs; None when the configs cannot be had or a
+    component cannot be built from its config (the check is advice: loading goes on, with a warning)."""
     folder = config_folder(location, None if card.is_tiny or Path(card.repo).exists() else card.revision)
     if folder is None:
         return None
-    return estimate_folder(folder, dtype)
+    try:
+        return estimate_folder(folder, dtype)
+    except Exception as exc:  # a custom or newer component class: no estimate rather than no model
+        warnings.warn(f"{card.name}: memory not estimated before loading ({type(exc).__name__}: {exc})", stacklevel=2)
+        return None
 
 
 def check_memory(card: ModelCard, estimate: MemoryEstimate | None, device: str, offload: str) -> None:
