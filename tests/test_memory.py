@@ -96,3 +96,15 @@ def test_vae_tiling_on_a_decoder_without_it_is_one_line():
 
     with pytest.raises(ConfigError, match="VAE tiling is not available for its decoder \\(movq: VQModel\\)"):
         load_pipeline(load_card("tiny-kandinsky3"), "cpu", torch.float32, memory=MemoryOptions(vae_tiling=True))
+
+
+def test_running_out_of_memory_mid_build_is_one_line_with_what_to_try():
+    from aigi_scd.pipelines.runner import out_of_memory_message
+
+    loaded = load_pipeline(load_card("tiny-sdxl"), "cpu", torch.float32)
+    error = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.6 GiB total)")
+    message = out_of_memory_message(loaded, 4, error)
+    assert "\n" not in message and message.startswith("tiny-sdxl ran out of memory on cpu generating 4 image(s)")
+    assert "Tried to allocate 2.00 GiB" in message
+    for option in ("--batch-size 1", "--vae-slicing", "--vae-tiling", "--offload model", "--offload sequential"):
+        assert option in message

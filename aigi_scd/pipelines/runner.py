@@ -145,8 +145,10 @@ def generate(loaded: LoadedPipeline, items: Sequence[WorkItem], batch_size: int)
         try:
             with cpu_threads(loaded):
                 output = loaded.pipe(**call_kwargs(loaded, batch))
-        except torch.cuda.OutOfMemoryError as exc:
-            raise DeviceError(out_of_memory_message(loaded, len(batch), exc)) from exc
+        except RuntimeError as exc:  # torch.OutOfMemoryError (CUDA) is one; MPS says "MPS backend out of memory"
+            if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
+                raise DeviceError(out_of_memory_message(loaded, len(batch), exc)) from exc
+            raise
         images = np.asarray(output.images, dtype=np.float32)
         seconds = time.perf_counter() - began
         if images.ndim != 4 or images.shape[0] != len(batch):
