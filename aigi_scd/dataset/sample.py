@@ -15,7 +15,9 @@ import math
 import platform
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: `imported` (null for generated samples)
+SCHEMA_VERSION = (
+    2  # 2: `imported` (null for generated samples); generation.text_encoders, offload, vae_tiling, vae_slicing
+)
 
 GENERATION_FIELDS = (
     "steps",
@@ -31,6 +33,10 @@ GENERATION_FIELDS = (
     "prompt_tokens",
     "max_prompt_tokens",
     "prompt_truncated",
+    "text_encoders",
+    "offload",
+    "vae_tiling",
+    "vae_slicing",
 )
 CARD_FIELDS = (
     "name",
@@ -108,7 +114,9 @@ def sha256(data: bytes) -> str:
 def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
     """The json of one sample (kept or rejected) from its generation and filter results.
 
-    `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against the model's limit.
+    `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against each text encoder's
+    limit: ``prompt_tokens``/``max_prompt_tokens`` are those of the encoder that reads the most,
+    ``prompt_truncated`` is true when any encoder cuts the prompt, and ``text_encoders`` lists each one.
     """
     item = generated.item
     card = loaded.card
@@ -136,6 +144,10 @@ def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
             "prompt_tokens": tokens.counts.get(item.prompt.id) if tokens else None,
             "max_prompt_tokens": tokens.limit if tokens else None,
             "prompt_truncated": tokens.truncated(item.prompt.id) if tokens else None,
+            "text_encoders": tokens.per_encoder(item.prompt.id) if tokens else [],
+            "offload": loaded.memory.offload,
+            "vae_tiling": loaded.memory.vae_tiling,
+            "vae_slicing": loaded.memory.vae_slicing,
         },
         "card": {
             "name": card.name,
@@ -252,6 +264,10 @@ def sample_features(image_fields: tuple[str, ...] = ("png",)):
                     "prompt_tokens": i,
                     "max_prompt_tokens": i,
                     "prompt_truncated": b,
+                    "text_encoders": List({"name": s, "tokens": i, "max_tokens": i, "truncated": b}),
+                    "offload": s,
+                    "vae_tiling": b,
+                    "vae_slicing": b,
                 },
                 "card": {
                     "name": s,
