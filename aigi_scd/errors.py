@@ -15,3 +15,12 @@ class ModelUnavailableError(AigiScdError):
 
 class OutputDirError(AigiScdError):
     """The output folder holds something we must not overwrite."""
+
+
+class DamagedDataError(AigiScdError):
+    """Files in an output folder do not hold what their stats files or manifest say (truncated, altered,
+    missing). ``problem`` names the file and what is wrong; the message adds how to repair it."""
+
+    def __init__(self, problem: str, fix: str = ""):
+        self.problem = problem
+        super().__init__(f"{problem}; {fix}" if fix else problem)

@@ -12,8 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.dataset.files import read_json, write_json_atomic
-
+from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
 from aigi_scd.dataset.shards import MANIFEST
 from aigi_scd.dataset.swap import STAGING
 from aigi_scd.errors import OutputDirError
@@ -61,12 +60,18 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"--out {out} is a file; give a folder")
     if manifest_path.is_file():
-        try:
-            old = read_json(manifest_path)
-        except ValueError:
+        old = read_json_or_explain(
+            manifest_path,
+            "the build manifest",
+            "restore it, or pass --overwrite to delete this build and start again",
+        )
+        if not isinstance(old, dict):
             old = {}
         if old.get("config") == manifest["config"]:
             return True
+        if not overwrite and not any((out / "data").glob("*/*.stats.json")):
+            # No shard was finished (e.g. a bad card stopped the first run): nothing to lose, start afresh.
+            overwrite = True
         if not overwrite:
             raise OutputDirError(
                 f"{out} holds a build with a different configuration "
@@ -85,7 +90,7 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
             f"{out} is not empty and holds no aigi-scd build ({MANIFEST} is missing); "
             "choose a new or empty folder for --out (--overwrite never deletes folders it did not create)"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out, "choose another --out")
     write_json_atomic(manifest_path, manifest)
     return False
 

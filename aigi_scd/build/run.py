@@ -9,7 +9,6 @@ after a crash or a kill it produces exactly the samples of an uninterrupted run.
 from __future__ import annotations
 
 import gc
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -20,26 +19,34 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import aigi_scd
-from aigi_scd.errors import ConfigError, OutputDirError
+from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
+from aigi_scd.build.plan import kept_candidates, plan_shards
+from aigi_scd.build.resume import shards_to_skip
+from aigi_scd.dataset.card import write_dataset_card
+from aigi_scd.dataset.files import write_json_atomic
 from aigi_scd.dataset.png import encode_png
+from aigi_scd.dataset.sample import sample_json
+from aigi_scd.dataset.shards import (
+    discard_shard,
+    model_data_dir,
+    model_reject_dir,
+    reject_name,
+    shard_name,
+    stats_name,
+)
+from aigi_scd.dataset.swap import finish_pending_swap
+from aigi_scd.errors import ConfigError
 from aigi_scd.filters import Candidate
 from aigi_scd.filters.chain import FilterChain
-from aigi_scd.filters.preset import default_preset_name, load_filter_preset, preset_spec
+from aigi_scd.filters.preset import default_preset_name, load_filter_preset
 from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
-from aigi_scd.weights.device import pick_device, pick_dtype
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
 from aigi_scd.prompts.tokens import TokenReport, token_report
-from aigi_scd.dataset.sample import sample_json
-from aigi_scd.dataset.files import read_json, write_json_atomic
-from aigi_scd.dataset.shards import discard_shard, finished_shards, iter_samples, model_data_dir, model_reject_dir, reject_name, shard_name, stats_name
-from aigi_scd.dataset.swap import finish_pending_swap
-from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
-from aigi_scd.build.plan import kept_candidates, plan_shards
-from aigi_scd.dataset.card import write_dataset_card
+from aigi_scd.weights.device import pick_device, pick_dtype
 
 
 @dataclass
@@ -204,6 +211,12 @@ def build(
         "preset": preset_record(chain),
     }
     prepare_out(out, manifest, overwrite)
+    dtypes = {card.name: pick_dtype(card.dtype, device, runtime.dtype) for card in config.cards}
+    warn = lambda message: tqdm.write(message, file=sys.stderr)  # noqa: E731
+    done_by_model = {  # checked for every model before any image is made
+        card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
+        for card in config.cards
+    }
     chain.reset()
     plans = {
         card.name: plan_items(card.name, config.prompts, config.images_per_prompt, config.seed) for card in config.cards
@@ -214,7 +227,7 @@ def build(
         for card in config.cards:
             items = plans[card.name]
             shards = plan_shards(items, config.shard_size, config.images_per_prompt)
-            done = finished_shards(out, card.name)
+            done = done_by_model[card.name]
             model_report = ModelReport(card.name, shards=len(shards))
             report.models.append(model_report)
             loaded = None
@@ -231,9 +244,7 @@ def build(
                     else:
                         if loaded is None:
                             bar.set_postfix_str(f"loading {card.name}")
-                            loaded = load_pipeline(
-                                card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
-                            )
+                            loaded = load_pipeline(card, device, dtypes[card.name], runtime.cache_dir)
                             tokens = token_report(loaded, config.prompts)
                             model_report.truncated_prompts = len(tokens.over_limit(config.prompts))
                             if warning := tokens.warning(config.prompts):

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from aigi_scd.dataset.compressed_card import compressed_configs, compressed_section, reproduce_section
-from aigi_scd.dataset.files import read_json, write_bytes_atomic
-from aigi_scd.dataset.shards import finished_shards, model_data_dir
+from aigi_scd.dataset.files import write_bytes_atomic
+from aigi_scd.dataset.shards import finished_shards, model_data_dir, read_manifest
 
 
 def _features_yaml() -> list[Any]:
@@ -28,11 +28,15 @@ def _split(out: Path, models: list[str]) -> dict[str, Any]:
 
 
 def card_metadata(out: Path, models: list[str]) -> dict[str, Any]:
-    """The YAML front matter: one config for all models (default) and one per model that has shards."""
+    """The YAML front matter: one config for all models (default) and one per model that has shards.
+
+    The default config is there even when no image was kept (a preset that rejects everything): datasets then
+    says that no data files were found, instead of reading build.json and the stats files as a json dataset.
+    """
     with_data = [m for m in models if any(model_data_dir(out, m).glob("train-*.tar"))]
     configs, infos = [], []
     features = _features_yaml()
-    if with_data:
+    if models:
         configs.append(
             {
                 "config_name": "default",
@@ -114,7 +118,7 @@ def _preset_lines(manifest: dict[str, Any]) -> list[str]:
 
 def render_card(out: Path) -> str:
     out = Path(out)
-    manifest = read_json(out / "build.json")
+    manifest = read_manifest(out)
     models = manifest["models"]
     meta = card_metadata(out, models)
     config = manifest["config"]

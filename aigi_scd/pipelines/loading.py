@@ -62,6 +62,24 @@ def pipeline_class(card: ModelCard):
     return cls
 
 
+def check_call_arguments(card: ModelCard, cls: type) -> None:
+    """ConfigError for a ``call.extra`` key the pipeline's ``__call__`` does not name: diffusers would swallow it
+    (its pipelines take ``**kwargs``) while every sample records it as used."""
+    import inspect
+
+    from aigi_scd.config import closest
+
+    params = inspect.signature(cls.__call__).parameters
+    named = [n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(card.call.extra) - set(named))
+    if unknown:
+        raise ConfigError(
+            f"{card.source or card.name}: call.extra: {unknown[0]!r} is not an argument of {cls.__name__}"
+            f"{closest(unknown[0], named)} (it would be ignored, yet recorded as used); remove it or use one of: "
+            f"{', '.join(named)}"
+        )
+
+
 def unavailable_error(card: ModelCard, reason: str) -> ModelUnavailableError:
     where = f" (card {card.source})" if card.source else ""
     return ModelUnavailableError(
@@ -105,6 +123,7 @@ def load_pipeline(card: ModelCard, device: str, dtype: Any, cache_dir: Path | No
     if card.revision and not card.is_tiny and not Path(card.repo).exists():
         kwargs["revision"] = card.revision
     pipe = call_loader(lambda: cls.from_pretrained(location, **kwargs), lambda reason: unavailable_error(card, reason))
+    check_call_arguments(card, type(pipe))
     if card.scheduler is not None:
         scheduler_cls = getattr(diffusers, card.scheduler.cls, None)
         if scheduler_cls is None:
