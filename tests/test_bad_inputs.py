@@ -3,6 +3,7 @@
 Each case must end with a non-zero exit and exactly one `Error:` line that names the problem (and, through
 the case's expected words, the fix) — never a traceback, never the catch-all line for bugs. `-v` shows the
 traceback. Valid but unusual images (greyscale, RGBA, palette, 16-bit, CMYK) are handled, not refused.
+Long because it is a catalogue: one short case per bad input, grouped by command.
 """
 
 from __future__ import annotations
@@ -252,7 +253,7 @@ def _(t, r):
     return ["decode", t / "x.misc", "-o", t / "x.png"]
 
 
-@case("decode-codec-of-another-kind", "is a misc file, but codec preset 'jpeg' writes jpeg files")
+@case("decode-codec-of-another-kind", "invalid bitstream at byte 0: a misc file, but codec preset 'jpeg' writes jpeg")
 def _(t, r):
     return ["decode", misc_file(t), "-o", t / "x.png", "--codec", "jpeg"]
 

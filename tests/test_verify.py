@@ -14,13 +14,15 @@ from conftest import TINY_MODELS, run_cli
 
 from aigi_scd.verify import verify
 
+COMPRESS = ["compress", "--codecs", "jpeg", "--bpp", "2", "--metrics", "psnr", "--workers", "0", "--quiet"]
+
 
 @pytest.fixture(scope="module")
 def compressed(tiny_build, tmp_path_factory) -> Path:
     """The session's tiny build (2 models × 6 images) with one compressed set (jpeg at 2 bpp) and its tables."""
     out = tmp_path_factory.mktemp("verify") / "build"
     shutil.copytree(tiny_build, out)
-    run_cli("compress", out, "--codecs", "jpeg", "--bpp", "2", "--metrics", "psnr", "--workers", "0", "--quiet")
+    run_cli(*COMPRESS, out)
     return out
 
 
@@ -70,9 +72,14 @@ def test_a_truncated_tar_is_found_and_set_aside_for_the_build_to_make_again(fold
     assert [f.problem for f in repaired.findings] == ["tiny-sdxl: 1 of 1 shards are not made yet (first: 0)"]
     assert repaired.regenerate()[0].startswith("aigi-scd build --models " + TINY_MODELS)
 
-    # the command it names makes the shard again, and the folder is whole
+    assert any("units of tiny-sdxl-00000 wait for their source shards" in note for note in repaired.notes)
+
+    # the commands it names make the shard again and bring its compressed unit back: the folder is whole
     run_cli("build", "--models", TINY_MODELS, "--num-prompts", 6, "--seed", 0, "--out", folder, "--quiet")
-    assert verify(folder, load=False).ok
+    compressed = run_cli(*COMPRESS, folder)
+    assert "0 encoded, 2 already done" in compressed.output  # the waiting units match their shard again
+    report = verify(folder, load=False)
+    assert report.ok, report.lines()
 
 
 def test_a_flipped_byte_in_an_image_is_found_by_its_sha256(folder):

@@ -17,6 +17,7 @@ from PIL import Image
 from aigi_scd.codec.errors import ImageInputError
 from aigi_scd.codec.image import MAX_PIXELS, to_rgb8
 from aigi_scd.dataset.integrity import shard_files_problem
+from aigi_scd.dataset.sample import sha256
 from aigi_scd.dataset.shards import (
     finished_shards,
     iter_samples,
@@ -140,6 +141,11 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
         items = []
         for sample in iter_samples(tar):
             meta = json.loads(sample["json"])
+            if meta.get("sha256") != sha256(sample["png"]):  # never benchmark a damaged original in silence
+                raise DamagedDataError(
+                    f"{tar}: {sample['__key__']}: the png's sha256 differs from the one its json records",
+                    repair_hint(tar),
+                )
             items.append(Item(sample["__key__"], sample["png"], meta.get("prompt"), str(tar.relative_to(build))))
         return items
 

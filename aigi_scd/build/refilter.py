@@ -27,6 +27,7 @@ from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.dataset.files import read_json, write_json_atomic
 from aigi_scd.dataset.integrity import resumable_shards, shard_files_problem
 from aigi_scd.dataset.png import decode_png
+from aigi_scd.dataset.sample import sha256
 from aigi_scd.dataset.shards import (
     MANIFEST,
     discard_shard,
@@ -94,6 +95,12 @@ def _read_shard(out: Path, model: str, index: int, keys: list[str]) -> dict[str,
     for path in (model_data_dir(out, model) / shard_name(index), model_reject_dir(out, model) / reject_name(index)):
         if path.is_file():
             for sample in iter_samples(path):
+                png = sample.get("png")
+                if png is not None and json.loads(sample["json"]).get("sha256") != sha256(png):
+                    raise BuildDataError(  # a damaged image must not be re-judged (and rejected) in silence
+                        f"{path}: {sample['__key__']}: the png's sha256 differs from the one its json records",
+                        repair_hint(path),
+                    )
                 found[sample["__key__"]] = sample
     missing = [k for k in keys if k not in found]
     if missing:

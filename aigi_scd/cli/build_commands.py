@@ -271,3 +271,10 @@ def filter_command(out: Path, preset: str, batch_size: int, device: str, quiet: 
     click.echo(f"\n{report.kept} images kept in {out} by preset {chain.name!r} in {report.seconds:.1f} s{resumed}.")
     if not report.kept:
         click.echo("No image passed: the dataset is empty until a looser preset brings images back.")
+    if any((out / "compressed").glob("*/*.stats.json")):
+        from aigi_scd.bench.check import compress_command
+
+        click.echo(
+            "The compressed sets in this folder were made from the images before this filter: the benchmark tables "
+            f"leave out every unit whose images changed until they are compressed again: {compress_command(out)}"
+        )

@@ -93,12 +93,12 @@ def codec_for_file(data: bytes, directory: Path | None = None, preset: CodecPres
 
 
 def _check_preset_fits(data: bytes, kind: str, preset: CodecPreset) -> Codec:
+    """The codec of `preset`, if it wrote files like `data` (else the one bitstream error, naming both)."""
     if preset.kind != kind:
-        raise ConfigError(f"the file is a {kind} file, but codec preset {preset.name!r} writes {preset.kind} files")
-    if kind == "misc" and parse(data).codec_id != preset.id:
-        raise ConfigError(
-            f"the file was written by codec id {parse(data).codec_id}, but preset {preset.name!r} has id {preset.id}"
-        )
+        raise BitstreamError(f"a {kind} file, but codec preset {preset.name!r} writes {preset.kind} files", 0)
+    codec_id = parse(data).codec_id if kind == "misc" else None
+    if codec_id is not None and codec_id != preset.id:
+        raise BitstreamError(f"written by codec id {codec_id}, but preset {preset.name!r} has id {preset.id}", 3)
     return build_codec(preset)
 
 

@@ -102,11 +102,9 @@ class AtomicTarWriter:
     def abort(self) -> None:
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            try:
+            with contextlib.suppress(OSError):  # the file is discarded anyway (e.g. the disk is full)
                 writer.close()
-            except OSError:
-                pass  # the file is discarded anyway (e.g. the disk is full)
-            finally:
+            with contextlib.suppress(OSError):  # closing flushes, and a full disk refuses the flush too
                 self._file.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink(missing_ok=True)
