@@ -128,17 +128,30 @@ def _leftovers(out: Path) -> list[Finding]:
                 order=ORDER_FIRST,
             )
         )
+    elif staging_dir(out).is_dir():
+        findings.append(
+            Finding(
+                staging_dir(out),
+                "an interrupted `aigi-scd filter` left its staging (the build itself is as before it); rerun that "
+                "filter command to finish it, or delete the folder",
+            )
+        )
     for tmp in sorted(p for p in out.rglob("*.tmp") if staging_dir(out) not in p.parents):
         findings.append(
             Finding(
                 tmp,
                 f"{tmp.relative_to(out)}: a temporary file left by an interrupted run",
                 repair="delete it",
-                action=lambda tmp=tmp: (tmp.unlink(missing_ok=True), f"deleted {tmp.relative_to(out)}")[1],
+                action=lambda tmp=tmp: _delete(tmp, out),
                 order=ORDER_FIRST,
             )
         )
     return findings
+
+
+def _delete(path: Path, out: Path) -> str:
+    path.unlink(missing_ok=True)
+    return f"deleted {path.relative_to(out)}"
 
 
 def _card_findings(out: Path, kind: str, findings: list[Finding]) -> list[Finding]:

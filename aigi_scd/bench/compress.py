@@ -38,7 +38,7 @@ from aigi_scd.bench.units import (
     sample_record,
     unit_state,
 )
-from aigi_scd.dataset.files import ensure_dir, read_json, write_json_atomic
+from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
 from aigi_scd.dataset.sample import json_bytes
 from aigi_scd.dataset.shards import AtomicTarWriter, iter_samples
 from aigi_scd.errors import ConfigError
@@ -232,7 +232,8 @@ class Compressor:
 def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
     """``compress.json``: which sets the output holds (merged over runs) and the last command."""
     path = Path(out) / "compress.json"
-    manifest = read_json(path) if path.is_file() else {"sources": {}}
+    fix = "delete it and run again (it is written anew with the sets of that run)"
+    manifest = read_json_or_explain(path, "the list of compressed sets", fix) if path.is_file() else {"sources": {}}
     for source in sources:
         entry = {"kind": source.kind, "root": str(source.root), "images": source.size}
         if source.shard_size is not None:
