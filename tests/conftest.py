@@ -60,3 +60,18 @@ def tiny_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-build") / "out"
     run_cli("build", "--models", TINY_MODELS, "--num-prompts", 6, "--seed", 0, "--out", out, "--quiet")
     return out
+
+
+# A build that is quick to kill and rerun: one tiny model, three prompts, one image per shard.
+KILLABLE = ["build", "--models", "tiny-sdxl", "--num-prompts", 3, "--seed", 4, "--shard-size", 1, "--batch-size", 1]
+
+
+@pytest.fixture(scope="session")
+def killable_build(tmp_path_factory) -> tuple[Path, float]:
+    """KILLABLE built once, uninterrupted, in a forked process: (its folder, the seconds from the appearance of
+    its build.json to its end). The reference of the fault-injection and soak tests."""
+    from forked_cli import timed_run
+
+    out = tmp_path_factory.mktemp("killable") / "out"
+    seconds = timed_run([*KILLABLE, "--out", out, "--quiet"], out.parent / "build.log", out / "build.json")
+    return out, seconds

@@ -38,7 +38,7 @@ from aigi_scd.bench.units import (
     sample_record,
     unit_state,
 )
-from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
 from aigi_scd.dataset.sample import json_bytes
 from aigi_scd.dataset.shards import AtomicTarWriter, iter_samples
 from aigi_scd.errors import ConfigError
@@ -112,7 +112,11 @@ class Compressor:
         pooled = [u for u in units if u.codec.spec not in self.in_process]
         pool = None
         if pooled and self.workers > 0:
-            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=encode_worker.ignore_interrupts,
+            )
         pending: deque[tuple[Unit, list[Item], list[Future] | None]] = deque()
         window = max(2, self.workers + 1)
         try:
@@ -228,9 +232,13 @@ class Compressor:
 def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
     """``compress.json``: which sets the output holds (merged over runs) and the last command."""
     path = Path(out) / "compress.json"
-    manifest = read_json(path) if path.is_file() else {"sources": {}}
+    fix = "delete it and run again (it is written anew with the sets of that run)"
+    manifest = read_json_or_explain(path, "the list of compressed sets", fix) if path.is_file() else {"sources": {}}
     for source in sources:
-        manifest["sources"][source.name] = {"kind": source.kind, "root": str(source.root), "images": source.size}
+        entry = {"kind": source.kind, "root": str(source.root), "images": source.size}
+        if source.shard_size is not None:
+            entry["shard_size"] = source.shard_size  # so `verify` and the tables can redo the split
+        manifest["sources"][source.name] = entry
     manifest["command"] = command
     write_json_atomic(path, manifest)
 
@@ -271,7 +279,7 @@ def compress(
             in_process.add(choice.spec)
             encode_worker.remember_codec(choice.spec, codec)
     scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out, "choose another --out")
     _record_sources(out, sources, command)
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers

@@ -5,11 +5,12 @@ Kept light (no torch import) so that worker processes start fast; codecs are bui
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
 from aigi_scd.bench.sources import load_rgb
-from aigi_scd.codec import TargetUnreachableError, get_codec
+from aigi_scd.codec import ImageInputError, TargetUnreachableError, get_codec
 from aigi_scd.dataset.png import encode_png
 from aigi_scd.dataset.sample import plain_json, sha256
 from aigi_scd.errors import AigiScdError, ModelUnavailableError
@@ -25,6 +26,12 @@ def codec_for(spec: str) -> Any:
     return _CODECS[spec]
 
 
+def ignore_interrupts() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group; the main process alone handles it (it lets the
+    running encodes finish, keeps finished units, and says how to resume), so workers print no traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def remember_codec(spec: str, codec: Any) -> None:
     """Use an already built codec for `spec` in this process (the main process's model-backed codecs)."""
     _CODECS[spec] = codec
@@ -35,9 +42,9 @@ def encode_one(spec: str, target: float, key: str, data: bytes, prompt: dict | N
     per-image problem (a codec whose models cannot load raises ModelUnavailableError: the run must stop)."""
     result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
     try:
-        image = load_rgb(data)
-    except Exception as exc:  # any unreadable original: recorded with its reason, the rest of the unit goes on
-        result["error"] = f"cannot read the original: {exc}"
+        image = load_rgb(data, f"original {key}")
+    except ImageInputError as exc:  # an unreadable original: recorded with its reason, the rest of the unit goes on
+        result["error"] = str(exc)
         return result
     width, height = image.size
     result.update(width=width, height=height)

@@ -129,7 +129,9 @@ class Scorer:
 
         self.metrics = list(metrics)
         self.device = pick_device(device)
-        self.batch_size = max(1, batch_size)
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
         self.clip_model = clip_model
         self._nets: dict[str, Any] = {}
         for info in self.metrics:

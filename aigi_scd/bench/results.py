@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,20 @@ def benchmark_dir(out: Path) -> Path:
     return Path(out) / "benchmark"
 
 
-def load_results(out: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every row of every finished unit under ``out/compressed``, and the per-image metric names in order."""
+def load_results(out: Path, leave_out: Collection[Path] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """Every row of every finished unit under ``out/compressed`` but those in `leave_out` (stats files of units
+    that no longer match their source or cannot be read: :func:`aigi_scd.bench.stale.unit_issues`), and the
+    per-image metric names in order."""
     rows: list[dict[str, Any]] = []
     metrics: list[str] = []
+    skip = {Path(p) for p in leave_out}
     for path in sorted((Path(out) / "compressed").glob("*/*.stats.json")):
+        if path in skip:
+            continue
         try:
             stats = read_json(path)
         except (OSError, json.JSONDecodeError):
-            continue  # an unreadable marker: the unit counts as unfinished
+            continue  # unreadable: also in `leave_out` when the caller asked unit_issues, and reported there
         for name in stats.get("metrics", []):
             if name not in metrics:
                 metrics.append(name)

@@ -21,13 +21,13 @@ from tqdm.auto import tqdm
 import aigi_scd
 from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
 from aigi_scd.build.plan import kept_candidates, plan_shards
+from aigi_scd.build.resume import shards_to_skip
 from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.dataset.files import write_json_atomic
 from aigi_scd.dataset.png import encode_png
 from aigi_scd.dataset.sample import sample_json
 from aigi_scd.dataset.shards import (
     discard_shard,
-    finished_shards,
     model_data_dir,
     model_reject_dir,
     reject_name,
@@ -231,6 +231,12 @@ def build(
         "preset": preset_record(chain),
     }
     prepare_out(out, manifest, overwrite)
+    dtypes = {card.name: pick_dtype(card.dtype, device, runtime.dtype) for card in config.cards}
+    warn = lambda message: tqdm.write(message, file=sys.stderr)  # noqa: E731
+    done_by_model = {  # checked for every model before any image is made
+        card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
+        for card in config.cards
+    }
     chain.reset()
     plans = {
         card.name: plan_items(card.name, config.prompts, config.images_per_prompt, config.seed) for card in config.cards
@@ -241,7 +247,7 @@ def build(
         for card in config.cards:
             items = plans[card.name]
             shards = plan_shards(items, config.shard_size, config.images_per_prompt)
-            done = finished_shards(out, card.name)
+            done = done_by_model[card.name]
             model_report = ModelReport(card.name, shards=len(shards))
             report.models.append(model_report)
             loaded = None

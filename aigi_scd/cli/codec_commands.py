@@ -65,20 +65,35 @@ def encode(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the decoded image (PNG).",
+    help="Where to write the decoded image: .png (lossless) or another extension Pillow writes (.jpg, .webp...).",
 )
-def decode(file: Path, output: Path) -> None:
-    """Decode a FILE written by any aigi-scd codec (the file names its codec) to a PNG."""
-    from aigi_scd.codec import decode_file
-    from aigi_scd.dataset.files import write_bytes_atomic
-    from aigi_scd.dataset.png import encode_png
+@click.option(
+    "--codec",
+    "codec_name",
+    default=None,
+    help="The codec preset that wrote FILE, when the registry does not hold it (a path to its .yaml file); "
+    "by default the file names its codec.",
+)
+def decode(file: Path, output: Path, codec_name: str | None) -> None:
+    """Decode a FILE written by any aigi-scd codec (the file names its codec) to an image.
 
+    \b
+    aigi-scd decode photo.misc -o photo.png
+    aigi-scd decode photo.misc -o photo.png --codec my-presets/misc-custom.yaml
+    A damaged file is reported in one line (`invalid bitstream at byte N: ...`), exit code 1.
+    """
+    from aigi_scd.codec import decode_file, load_codec_preset
+    from aigi_scd.codec.image import image_file_bytes, output_format
+    from aigi_scd.dataset.files import write_bytes_atomic
+
+    output_format(output)  # an output name Pillow cannot write is refused before decoding
+    preset = load_codec_preset(codec_name) if codec_name else None
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise AigiScdError(f"cannot read {file}: {exc.strerror}") from None
-    image, codec = decode_file(data)
-    write_bytes_atomic(output, encode_png(image))
+    image, codec = decode_file(data, preset=preset)
+    write_bytes_atomic(output, image_file_bytes(image, output))
     click.echo(
         f"{output}: {image.size[0]}x{image.size[1]} from {codec.name}, {len(data)} bytes "
         f"({8 * len(data) / (image.size[0] * image.size[1]):.4f} bpp)"

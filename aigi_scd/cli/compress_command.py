@@ -43,12 +43,19 @@ from aigi_scd.cli.app import cli, reproduce_command
 )
 @click.option("--anchor", default=None, help="Codec the BD-rates are measured against [thumb-avif when present].")
 @click.option(
-    "--workers", type=int, default=None, help="Encoding processes [one per CPU core]; 0 encodes in this process."
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Encoding processes [one per CPU core]; 0 encodes in this process.",
 )
 @click.option("--device", default="auto", show_default=True, help="Metrics device: auto (cuda > mps > cpu), cpu, cuda.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per metric batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per metric batch.")
 @click.option(
-    "--shard-size", type=int, default=64, show_default=True, help="Images per unit of work for --images folders."
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Images per unit of work for --images folders.",
 )
 @click.option(
     "--clip-model",
@@ -90,13 +97,14 @@ def compress(
     from aigi_scd.bench.metrics import resolve_metrics
     from aigi_scd.bench.options import parse_codecs, parse_targets, plan_inputs
     from aigi_scd.bench.results import benchmark_dir
+    from aigi_scd.bench.stale import describe_left_out
     from aigi_scd.bench.tables import screen_summary
     from aigi_scd.dataset.compressed_card import compressed_config_names
 
-    sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
+    targets = parse_targets(bpp_spec)  # the cheap checks first: a typo stops the command before any file is read
     codecs = parse_codecs(codecs_spec)
-    targets = parse_targets(bpp_spec)
     metrics = resolve_metrics(metrics_spec)
+    sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
     command = reproduce_command(click.get_current_context(), leave_out=("workers", "device", "batch_size", "quiet"))
     report, bench = run_compress(
         target_dir,
@@ -121,6 +129,8 @@ def compress(
     )
     for example in report.error_examples[:3]:
         click.echo(f"  error: {example}")
+    for line in describe_left_out(bench["left_out"], target_dir):
+        click.echo(line)
     folder = benchmark_dir(target_dir)
     click.echo(
         f"Tables and plots in {folder}: summary.md, results.parquet, rd_*.png, bd_rate.csv (anchor {bench['anchor']})."

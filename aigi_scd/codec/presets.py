@@ -6,6 +6,8 @@ adding a file. MISC presets carry a numeric ``id`` that their files store, so ``
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +18,54 @@ from aigi_scd.errors import ConfigError
 CodecKind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
 
 
+# Allowed values of numeric settings, wherever a preset sets them (a section or a baseline's options), so a
+# typo names its key at load instead of surfacing later as "target unreachable": key → (low, high, open low).
+RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "speed": (0, 10, False),
+    "search_speed": (0, 10, False),
+    "finalists": (1, None, False),
+    "min_fill": (0, 1, True),
+    "default_scale": (1, None, False),
+    "quality": (0, 100, False),
+    "min_quality": (0, 100, False),
+    "max_quality": (0, 100, False),
+    "method": (0, 6, False),
+    "max_new_tokens": (1, None, False),
+    "grid": (1, 64, False),
+    "threshold": (0, 1, False),
+    "steps": (1, None, False),
+    "strength": (0, 1, True),
+    "region_strength": (0, 1, True),
+    "guidance": (0, None, False),
+}
+
+
+def check_ranges(values: dict[str, Any]) -> None:
+    """ValueError naming the first setting outside its range (see RANGES); ``scales`` must be factors >= 1."""
+    for key, value in values.items():
+        if key == "scales" and value is not None:
+            if len(value) == 0:
+                raise ValueError("scales: the list is empty; give downscale factors such as [2, 3, 4]")
+            bad = [v for v in value if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 1)]
+            if bad:
+                raise ValueError(f"scales: {bad[0]!r} is not a downscale factor (a number >= 1)")
+        if key not in RANGES or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        low, high, open_low = RANGES[key]
+        above = value > low if open_low else value >= low
+        if not (math.isfinite(value) and above and (high is None or value <= high)):
+            bracket = "(" if open_low else "["
+            span = f"{bracket}{low:g}, {high:g}]" if high is not None else f"{'>' if open_low else '>='} {low:g}"
+            raise ValueError(f"{key} must be in {span}, got {value!r}")
+
+
+class _Checked:
+    def __post_init__(self) -> None:
+        check_ranges(dataclasses.asdict(self))
+
+
 @dataclass(frozen=True)
-class SemanticConfig:
+class SemanticConfig(_Checked):
     backend: Literal["none", "prompt", "vlm"] = "none"
     model: str | None = None
     max_new_tokens: int = 384
@@ -26,7 +74,7 @@ class SemanticConfig:
 
 
 @dataclass(frozen=True)
-class MapsConfig:
+class MapsConfig(_Checked):
     backend: Literal["none", "boxes", "clipseg"] = "none"
     model: str | None = None
     grid: int = 8
@@ -35,7 +83,7 @@ class MapsConfig:
 
 
 @dataclass(frozen=True)
-class PixelConfig:
+class PixelConfig(_Checked):
     speed: int = 4
     search_speed: int = 8
     scales: list[float] = field(default_factory=lambda: [2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0])
@@ -44,7 +92,7 @@ class PixelConfig:
 
 
 @dataclass(frozen=True)
-class DecoderConfig:
+class DecoderConfig(_Checked):
     backend: Literal["resize", "diffusion"] = "resize"
     model: str | None = None
     steps: int = 30
@@ -78,8 +126,10 @@ class CodecPreset:
         elif any(x is not None for x in (self.semantic, self.maps, self.pixel, self.decoder)):
             raise ValueError(f"semantic/maps/pixel/decoder apply to kind 'misc' only, not {self.kind!r}")
         for level, value in self.levels.items():
-            if not isinstance(value, (int, float)) or value <= 0:
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"level {level!r} must be a positive bpp, got {value!r}")
+        if self.default_bpp is not None and (not math.isfinite(self.default_bpp) or self.default_bpp <= 0):
+            raise ValueError(f"default_bpp must be a positive bpp, got {self.default_bpp!r}")
 
     def target(self, bpp: float | None = None, level: str | None = None) -> float | None:
         """The target bitrate from an explicit bpp or a named level; None means the codec's default."""
@@ -91,8 +141,8 @@ class CodecPreset:
                     f"codec {self.name!r} has no level {level!r}; levels: {', '.join(self.levels) or 'none'}"
                 )
             return float(self.levels[level])
-        if bpp is not None and bpp <= 0:
-            raise ConfigError(f"--bpp must be positive, got {bpp}")
+        if bpp is not None and (not math.isfinite(bpp) or bpp <= 0):
+            raise ConfigError(f"--bpp must be a positive, finite number of bits per pixel (such as 0.03), got {bpp}")
         return bpp if bpp is not None else self.default_bpp
 
 
@@ -109,9 +159,27 @@ def load_codec_preset(name_or_path: str, directory: Path | None = None) -> Codec
     return load_registry_entry("codec", name_or_path, load_codec_preset_file, "codec", directory)
 
 
-def all_presets(directory: Path | None = None) -> list[CodecPreset]:
-    """Every preset in the registry; misc ids must be unique (they name the codec inside files)."""
-    presets = [load_codec_preset_file(p) for p in codec_preset_paths(directory).values()]
+def preset_listing(directory: Path | None = None) -> list[tuple[str, CodecPreset | None, str | None]]:
+    """(name, preset, None) for every registry file, or (name, None, its error) for a malformed one, so one
+    broken file neither hides the others nor stops a listing or a decode that does not need it."""
+    listing: list[tuple[str, CodecPreset | None, str | None]] = []
+    for name, path in codec_preset_paths(directory).items():
+        try:
+            listing.append((name, load_codec_preset_file(path), None))
+        except ConfigError as exc:
+            listing.append((name, None, str(exc)))
+    return listing
+
+
+def all_presets(directory: Path | None = None, *, skip_invalid: bool = False) -> list[CodecPreset]:
+    """Every preset in the registry (`skip_invalid`: leaving out malformed files, else the first raises);
+    misc ids must be unique (they name the codec inside files)."""
+    presets = []
+    for _, preset, error in preset_listing(directory):
+        if error is not None and not skip_invalid:
+            raise ConfigError(error)
+        if preset is not None:
+            presets.append(preset)
     seen: dict[int, str] = {}
     for preset in presets:
         if preset.id is not None:

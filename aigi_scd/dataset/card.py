@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 
 from aigi_scd.dataset.compressed_card import compressed_configs, compressed_section, reproduce_section
-from aigi_scd.dataset.files import read_json, write_bytes_atomic
+from aigi_scd.dataset.files import write_bytes_atomic
 from aigi_scd.dataset.imports_card import import_commands, imports_section, source_image_fields
-from aigi_scd.dataset.shards import IMAGE_FIELDS, finished_shards, model_data_dir, source_names
+from aigi_scd.dataset.shards import IMAGE_FIELDS, finished_shards, model_data_dir, read_manifest, source_names
 
 
 def _features_yaml(image_fields: tuple[str, ...] = ("png",)) -> list[Any]:
@@ -30,12 +30,16 @@ def _split(out: Path, models: list[str]) -> dict[str, Any]:
 
 def card_metadata(out: Path, sources: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     """The YAML front matter: one config for all sources (default) and one per source that has shards, each
-    declaring the image members its samples hold (`sources`: name → members, e.g. ``("png",)``)."""
+    declaring the image members its samples hold (`sources`: name → members, e.g. ``("png",)``).
+
+    The default config is there even when no image was kept (a preset that rejects everything): datasets then
+    says that no data files were found, instead of reading build.json and the stats files as a json dataset.
+    """
     with_data = [m for m in sources if any(model_data_dir(out, m).glob("train-*.tar"))]
     configs, infos = [], []
     every = {name for m in with_data for name in sources[m]}
-    features = _features_yaml(tuple(name for name in IMAGE_FIELDS if name in every))
-    if with_data:
+    features = _features_yaml(tuple(name for name in IMAGE_FIELDS if name in every) or ("png",))
+    if sources:
         configs.append(
             {
                 "config_name": "default",
@@ -142,7 +146,7 @@ def _licence_line(generated: bool, imported: bool) -> str:
 
 def render_card(out: Path) -> str:
     out = Path(out)
-    manifest = read_json(out / "build.json")
+    manifest = read_manifest(out)
     models = manifest["models"]
     sources = source_image_fields(out, manifest)
     meta = card_metadata(out, sources)
