@@ -70,7 +70,7 @@ def test_two_generated_models_and_an_imported_source(tiny_build, tmp_path):
     assert {"tiny-sdxl", "tiny-pixart", "closed", "all-aigi"} <= set(summary["source"])
     assert datasets.load_dataset(str(out), "jpeg-1", split="train").num_rows == 15
     assert datasets.load_dataset(str(out), "closed", split="train").num_rows == 3  # still loads beside them
-    assert "no problems found" in run_cli("verify", out, "--quiet").output  # two models and an import: every check holds
+    assert "no problems found" in run_cli("verify", out, "--quiet").output  # two models and an import
 
     # verify reads the imported originals too: one flipped byte in the stored JPEG is found and named.
     damaged = tmp_path / "damaged"

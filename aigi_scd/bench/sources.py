@@ -146,10 +146,11 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
         items = []
         for sample in iter_samples(tar):
             meta = json.loads(sample["json"])
-            data = sample[image_field(sample) or "png"]  # an imported original keeps its format: jpg, webp
+            member = image_field(sample) or "png"  # an imported original keeps its format: jpg, webp
+            data = sample[member]
             if meta.get("sha256") != sha256(data):  # never benchmark a damaged original in silence
                 raise DamagedDataError(
-                    f"{tar}: {sample['__key__']}: the image's sha256 differs from the one its json records",
+                    f"{tar}: {sample['__key__']}: the {member}'s sha256 differs from the one its json records",
                     repair_hint(tar),
                 )
             items.append(Item(sample["__key__"], data, meta.get("prompt"), str(tar.relative_to(build))))
