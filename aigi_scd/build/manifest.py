@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from aigi_scd.dataset.files import read_json, write_json_atomic
-
 from aigi_scd.dataset.shards import MANIFEST
 from aigi_scd.dataset.swap import STAGING
 from aigi_scd.errors import OutputDirError

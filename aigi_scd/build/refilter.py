@@ -24,17 +24,26 @@ from tqdm.auto import tqdm
 from aigi_scd.build.manifest import preset_record
 from aigi_scd.build.plan import kept_candidates, shard_plan
 from aigi_scd.dataset.card import write_dataset_card
-from aigi_scd.errors import AigiScdError, OutputDirError
+from aigi_scd.dataset.files import read_json, write_json_atomic
 from aigi_scd.dataset.png import decode_png
+from aigi_scd.dataset.shards import (
+    MANIFEST,
+    discard_shard,
+    finished_shards,
+    iter_samples,
+    model_data_dir,
+    model_reject_dir,
+    reject_name,
+    shard_name,
+    stats_name,
+)
+from aigi_scd.dataset.swap import finish_pending_swap, staging_dir, write_journal
+from aigi_scd.errors import AigiScdError, OutputDirError
 from aigi_scd.filters.base import Candidate
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.shard import Pending, filter_shard
-from aigi_scd.weights.device import pick_device
 from aigi_scd.prompts.spec import PromptSpec
-from aigi_scd.dataset.files import read_json, write_json_atomic
-from aigi_scd.dataset.shards import MANIFEST
-from aigi_scd.dataset.shards import discard_shard, finished_shards, iter_samples, model_data_dir, model_reject_dir, reject_name, shard_name, stats_name
-from aigi_scd.dataset.swap import finish_pending_swap, staging_dir, write_journal
+from aigi_scd.weights.device import pick_device
 
 PLAN = "plan.json"
 

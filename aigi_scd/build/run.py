@@ -9,7 +9,6 @@ after a crash or a kill it produces exactly the samples of an uninterrupted run.
 from __future__ import annotations
 
 import gc
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -20,26 +19,34 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import aigi_scd
-from aigi_scd.errors import ConfigError, OutputDirError
+from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
+from aigi_scd.build.plan import kept_candidates, plan_shards
+from aigi_scd.dataset.card import write_dataset_card
+from aigi_scd.dataset.files import write_json_atomic
 from aigi_scd.dataset.png import encode_png
+from aigi_scd.dataset.sample import sample_json
+from aigi_scd.dataset.shards import (
+    discard_shard,
+    finished_shards,
+    model_data_dir,
+    model_reject_dir,
+    reject_name,
+    shard_name,
+    stats_name,
+)
+from aigi_scd.dataset.swap import finish_pending_swap
+from aigi_scd.errors import ConfigError
 from aigi_scd.filters import Candidate
 from aigi_scd.filters.chain import FilterChain
-from aigi_scd.filters.preset import default_preset_name, load_filter_preset, preset_spec
+from aigi_scd.filters.preset import default_preset_name, load_filter_preset
 from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
-from aigi_scd.weights.device import pick_device, pick_dtype
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
 from aigi_scd.prompts.spec import PromptSpec
 from aigi_scd.prompts.tokens import TokenReport, token_report
-from aigi_scd.dataset.sample import sample_json
-from aigi_scd.dataset.files import read_json, write_json_atomic
-from aigi_scd.dataset.shards import discard_shard, finished_shards, iter_samples, model_data_dir, model_reject_dir, reject_name, shard_name, stats_name
-from aigi_scd.dataset.swap import finish_pending_swap
-from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
-from aigi_scd.build.plan import kept_candidates, plan_shards
-from aigi_scd.dataset.card import write_dataset_card
+from aigi_scd.weights.device import pick_device, pick_dtype
 
 
 @dataclass
