@@ -28,6 +28,7 @@ from PIL import Image
 from aigi_scd.bench import encode_worker
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, default_workers, needs_models
+from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
 from aigi_scd.bench.sources import Item, Source, load_rgb
 from aigi_scd.bench.units import (
     STATS_VERSION,
@@ -225,13 +226,18 @@ class Compressor:
         )
 
 
-def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
-    """``compress.json``: which sets the output holds (merged over runs) and the last command."""
+def _record_sources(
+    out: Path, sources: list[Source], command: str | None, codecs: list[str], anchor: str | None
+) -> None:
+    """``compress.json``: which sets the output holds (merged over runs), and the last command with its codec order
+    and anchor (so `aigi-scd card` redraws the tables as this run did)."""
     path = Path(out) / "compress.json"
     manifest = read_json(path) if path.is_file() else {"sources": {}}
     for source in sources:
         manifest["sources"][source.name] = {"kind": source.kind, "root": str(source.root), "images": source.size}
     manifest["command"] = command
+    manifest["codecs"] = codecs
+    manifest["anchor"] = anchor
     write_json_atomic(path, manifest)
 
 
@@ -250,15 +256,18 @@ def compress(
     anchor: str | None = None,
     progress: bool = True,
     command: str | None = None,
+    report_images: int = DEFAULT_REPORT_IMAGES,
 ) -> tuple[CompressReport, dict[str, Any]]:
-    """Compress and score every source with every codec at every target, then (re)write the benchmark files
-    and the dataset card. Everything that can fail for lack of weights fails before the first unit."""
+    """Compress and score every source with every codec at every target, then (re)write the benchmark files,
+    the report and the card. Everything that can fail for lack of weights fails before the first unit."""
     from aigi_scd.bench.benchmark import write_benchmark
     from aigi_scd.bench.metrics import DEFAULT_CLIP_MODEL
-    from aigi_scd.dataset.compressed_card import write_compress_card
+    from aigi_scd.bench.publish import publish
 
     out = Path(out)
     check_output(out, is_build)
+    if report_images < 1:
+        raise ConfigError(f"--report-images must be at least 1, got {report_images}")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
@@ -272,7 +281,7 @@ def compress(
             encode_worker.remember_codec(choice.spec, codec)
     scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
     out.mkdir(parents=True, exist_ok=True)
-    _record_sources(out, sources, command)
+    _record_sources(out, sources, command, [c.name for c in codecs], anchor)
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers
     report = Compressor(out, scorer, workers, progress=progress, in_process=in_process).run(units)
@@ -284,10 +293,5 @@ def compress(
         sources={s.name: s for s in sources},
         progress=progress,
     )
-    if is_build:
-        from aigi_scd.dataset.card import write_dataset_card
-
-        write_dataset_card(out)
-    else:
-        write_compress_card(out)
+    publish(out, benchmark=bench, report_images=report_images)
     return report, bench

@@ -223,5 +223,6 @@ def refilter(
     write_dataset_card(staging)
     write_journal(out, _operations(out, staging, plans))
     finish_pending_swap(out)
+    write_dataset_card(out)  # again in place: the datasheet, pictures and compressed sets the staged card cannot see
     report.seconds = time.perf_counter() - began
     return report

@@ -3,6 +3,7 @@ command each job records (derived from the parsed parameters, so it cannot drift
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from collections.abc import Iterable
@@ -15,13 +16,50 @@ from aigi_scd.errors import AigiScdError
 
 
 class _Group(click.Group):
-    """Turns AigiScdError into a one-line message and exit code 1, never a traceback."""
+    """Turns AigiScdError into a one-line message and exit code 1, never a traceback; lists each command with the
+    whole first sentence of its help (click cuts it to the terminal width with "...")."""
+
+    group_class = type  # subgroups (`list`) behave the same
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except AigiScdError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class DeviceType(click.ParamType):
+    """``--device``: a choice of auto, cpu, cuda, cuda:N or mps (N: the GPU index)."""
+
+    name = "device"
+    choices = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+            return text
+        self.fail(f"{value!r} is not one of {', '.join(self.choices)} (N: the GPU index, e.g. cuda:1)", param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete) and c != "cuda:N"]
+
+
+DEVICE = DeviceType()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -35,6 +73,16 @@ def cli() -> None:
     On a machine with a GPU and a hub connection, with real models:
       aigi-scd build --models sdxl,pixart --num-prompts 1000 --out out/aigi-scd
     Then: datasets.load_dataset("out/aigi-scd")
+
+    \b
+    Make or import prompts; re-filter a build with another preset, without regenerating:
+      aigi-scd prompts --suite aigi-scd -n 1000 --seed 0 --out prompts.jsonl
+      aigi-scd filter out/tiny --preset offline
+
+    \b
+    Benchmark codecs on a build (and image folders), then look at out/tiny/benchmark/report.html:
+      aigi-scd compress out/tiny --codecs misc-offline,thumb-avif,avif,webp,jpeg --bpp 0.3,1 --metrics offline
+      aigi-scd card out/tiny        # rewrite card, datasheet, pictures and report from what is on disk
 
     \b
     Compress one image with the MISC codec or a baseline, and back:
