@@ -7,7 +7,7 @@ import re
 
 import click
 import pytest
-from conftest import run_cli
+from conftest import REPO, run_cli
 
 from aigi_scd.bench.metrics import PRESETS
 from aigi_scd.cli import cli
@@ -56,3 +56,11 @@ def test_device_is_a_choice(command):
     assert [option.type.convert(v, option, context) for v in ("auto", "CPU", "cuda:1")] == ["auto", "cpu", "cuda:1"]
     result = run_cli(command, "--device", "gpu", check=False)
     assert result.exit_code == 2 and "'gpu' is not one of auto, cpu, cuda, cuda:N, mps" in result.output
+
+
+def test_the_report_sample_size_is_stated_as_it_is():
+    from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
+
+    assert f"spread evenly over the set [{DEFAULT_REPORT_IMAGES}]" in re.sub(r"\s+", " ", help_of("card"))
+    readme = re.sub(r"\s+", " ", (REPO / "README.md").read_text())
+    assert f"Sets are sampled ({DEFAULT_REPORT_IMAGES} images each" in readme

@@ -13,6 +13,7 @@ from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES, write_report
 from aigi_scd.dataset.compressed_card import write_compress_card
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import MANIFEST
+from aigi_scd.dataset.swap import finish_pending_swap
 from aigi_scd.errors import ConfigError, OutputDirError
 
 COMPRESS_MANIFEST = "compress.json"
@@ -55,6 +56,8 @@ def publish(
             f"{out} is neither an aigi-scd build ({MANIFEST}) nor a `compress` output ({COMPRESS_MANIFEST}); "
             "give the --out of `aigi-scd build` or `aigi-scd compress`"
         )
+    if is_build:
+        finish_pending_swap(out)  # an interrupted `aigi-scd filter` swap: describe the folder as it will be
     result = Published(out)
     if benchmark is None and has_units(out):
         benchmark = write_benchmark(out, **recorded_order(out), progress=progress)

@@ -120,37 +120,65 @@ def score_histograms(source: SourceContents, steps: list[dict[str, Any]]) -> byt
             values[result.name][0 if sample.kept else 1].append(result.score)
     if not order:
         return None
-    step_of = {step.get("name"): step for step in steps}
+    return _bands(source.name, len(source.samples), order, values, {step.get("name"): step for step in steps})
+
+
+def _bands(
+    title: str,
+    count: int,
+    order: list[str],
+    values: dict[str, tuple[list[float], list[float]]],
+    step_of: dict[str, dict[str, Any]],
+) -> bytes:
+    """One band per filter in a single axes (small multiples without an axes each, which draws some four
+    times faster): stacked kept/rejected bars over the span of its scores and thresholds, thresholds dashed, the
+    span's ends and the tallest bar's count written beside it."""
+    import numpy as np
+
     plt = _pyplot()
-    cols = min(4, len(order))
-    rows = math.ceil(len(order) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows + 0.8), squeeze=False)
-    for ax in list(axes.flat)[len(order) :]:
-        ax.set_visible(False)
-    colours, labels = ["#4c72b0", "#dd8452"], ["kept", "rejected"]
-    for ax, name in zip(axes.flat, order, strict=False):
-        kept, rejected = values[name]
+    bins = 30
+    fig, ax = plt.subplots(figsize=(9.0, 0.85 * len(order) + 0.9))  # the height is `height` below
+    ax.set_axis_off()
+    ax.set_xlim(-0.42, 1.12)
+    ax.set_ylim(-0.35, len(order))
+    colours = {"kept": "#4c72b0", "rejected": "#dd8452"}
+    for row, name in enumerate(order):
+        y = len(order) - 1 - row
+        kept, rejected = (np.asarray(v, dtype=float) for v in values[name])
         bounds = thresholds(step_of.get(name, {}))
-        everything = [*kept, *rejected, *(v for _, v in bounds)]
-        low, high = min(everything), max(everything)
+        everything = np.concatenate([kept, rejected, [v for _, v in bounds]])
+        low, high = float(everything.min()), float(everything.max())
         span = (low - 0.5, high + 0.5) if low == high else (low, high)  # bins across scores and thresholds alike
-        ax.hist([kept, rejected], bins=30, range=span, stacked=True, color=colours, label=labels)
+        kept_counts, _ = np.histogram(kept, bins=bins, range=span)
+        rejected_counts, _ = np.histogram(rejected, bins=bins, range=span)
+        tallest = max(int((kept_counts + rejected_counts).max()), 1)
+        scale = 0.78 / tallest
+        total = (kept_counts + rejected_counts) * scale + y
+        ax.stairs(total, np.linspace(0, 1, bins + 1), baseline=y, fill=True, color=colours["rejected"])
+        ax.stairs(kept_counts * scale + y, np.linspace(0, 1, bins + 1), baseline=y, fill=True, color=colours["kept"])
+        ax.plot([0, 1], [y, y], color="#999", linewidth=0.6)
         for _, value in bounds:
-            ax.axvline(value, color="#c44e52", linestyle="--", linewidth=1.2, label="threshold")
-        title = name + "".join(f"\n{key} {value:g}" for key, value in bounds)
-        ax.set_title(title, fontsize=8)
-        ax.tick_params(labelsize=7)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    for ax in list(axes.flat)[1 : len(order)]:  # a threshold line may first appear in a later panel
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if label not in names:
-                handles.append(handle)
-                names.append(label)
-    fig.legend(handles, names, loc="upper right", fontsize=8, ncol=len(names))
-    fig.suptitle(
-        f"{source.name}: filter scores of {len(source.samples)} generated images", fontsize=10, x=0.02, ha="left"
+            x = (value - span[0]) / (span[1] - span[0])
+            ax.plot([x, x], [y, y + 0.85], color="#c44e52", linestyle="--", linewidth=1.2)
+        label = name + "".join(f"\n{key} {value:g}" for key, value in bounds)
+        ax.text(-0.02, y + 0.4, label, ha="right", va="center", fontsize=8)
+        ax.text(0, y - 0.05, f"{span[0]:.4g}", ha="left", va="top", fontsize=7, color="#555")
+        ax.text(1, y - 0.05, f"{span[1]:.4g}", ha="right", va="top", fontsize=7, color="#555")
+        ax.text(1.01, y + 0.78, f"{tallest}", ha="left", va="center", fontsize=7, color="#555")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    handles.append(plt.Line2D([0], [0], color="#c44e52", linestyle="--"))
+    height = 0.85 * len(order) + 0.9
+    fig.text(0.02, 1 - 0.12 / height, f"{title}: filter scores of {count} generated images", va="top", fontsize=10)
+    fig.legend(
+        handles,
+        [*colours, "threshold"],
+        loc="upper right",
+        bbox_to_anchor=(0.98, 1 - 0.05 / height),
+        fontsize=8,
+        ncol=3,
+        frameon=False,
     )
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.08, top=1 - 0.9 / (2.5 * rows + 0.8), hspace=0.65, wspace=0.3)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.55 / height)
     return _png(fig)
 
 
