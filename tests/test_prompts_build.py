@@ -81,8 +81,8 @@ def test_prompts_longer_than_a_models_limit_are_reported_per_model(tmp_path):
     result = run_cli(
         "build", "--models", "tiny-sdxl,tiny-pixart", "--prompts", prompts, "--out", out, "--quiet", "--seed", 0
     )
-    # CLIP reads 77 tokens, PixArt-Σ's T5 300: only tiny-sdxl truncates
-    assert "warning: tiny-sdxl reads at most 77 prompt tokens; 1 of 2 prompts are longer" in result.output
+    # CLIP reads 77 tokens, PixArt-Σ's T5 300: only tiny-sdxl truncates, in both its CLIP encoders
+    assert "warning: tiny-sdxl reads at most 77 prompt tokens with CLIP-L and CLIP-G; 1 of 2 prompts" in result.output
     assert "tiny-pixart reads" not in result.output
     for model, limit, truncated in (("tiny-sdxl", 77, True), ("tiny-pixart", 300, False)):
         samples = [json.loads(s["json"]) for s in iter_samples(out / "data" / model / "train-00000.tar")]
@@ -90,6 +90,8 @@ def test_prompts_longer_than_a_models_limit_are_reported_per_model(tmp_path):
         short = next(s["generation"] for s in samples if s["prompt"]["text"] == "a red fox in the snow")
         assert long["max_prompt_tokens"] == limit and long["prompt_truncated"] is truncated
         assert long["prompt_tokens"] > 77 and short["prompt_truncated"] is False
+        assert [e["truncated"] for e in long["text_encoders"]] == [truncated] * len(long["text_encoders"])
+        assert [e["name"] for e in long["text_encoders"]] == (["CLIP-L", "CLIP-G"] if truncated else ["T5"])
         stats = json.loads((out / "data" / model / "00000.stats.json").read_text())
         assert stats["prompts_truncated"] == int(truncated)
     ds = datasets.load_dataset(str(out), "tiny-sdxl", split="train")

@@ -1,5 +1,7 @@
-"""What `aigi-scd compress` compresses: the shards of a build (AIGI sets, one per model) and image folders
-(natural sets, such as Kodak), both cut into shards of images that are the unit of work and of resuming."""
+"""What `aigi-scd compress` compresses: the shards of a build (AIGI sets, one per generated model or imported
+source) and image folders (natural sets, such as Kodak), both cut into shards of images that are the unit of
+work and of resuming. An imported original is compressed from its own file (a JPEG as its generator made it);
+a folder image with a sidecar prompt (``x.txt``/``x.json``) carries that prompt to the codec, as a build's do."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from PIL import Image
 
 from aigi_scd.codec.image import to_rgb8
 from aigi_scd.dataset.files import read_json
-from aigi_scd.dataset.shards import finished_shards, iter_samples, model_data_dir, shard_name
+from aigi_scd.dataset.shards import finished_shards, image_field, iter_samples, model_data_dir, shard_name, source_names
 from aigi_scd.errors import ConfigError
+from aigi_scd.prompts.sidecar import sidecar_prompt
 
 SourceKind = Literal["aigi", "natural"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
@@ -24,7 +27,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".p
 
 @dataclass(frozen=True)
 class Item:
-    """One original image: its key, its encoded file bytes, and the prompt it was generated from (AIGI only)."""
+    """One original image: its key, its encoded file bytes, and the prompt it was generated from (when known)."""
 
     key: str
     data: bytes
@@ -88,7 +91,7 @@ def safe_name(text: str) -> str:
 
 
 def build_sources(build: Path) -> list[Source]:
-    """One AIGI source per model of a build, over its finished shards."""
+    """One AIGI source per generated model and per imported source of a build, over its finished shards."""
     build = Path(build)
     manifest_path = build / "build.json"
     if not manifest_path.is_file():
@@ -98,7 +101,7 @@ def build_sources(build: Path) -> list[Source]:
         )
     manifest = read_json(manifest_path)
     sources = []
-    for model in manifest["models"]:
+    for model in source_names(manifest):
         shards = []
         for index, stats in sorted(finished_shards(build, model).items()):
             if not stats.get("kept"):
@@ -117,14 +120,16 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
         items = []
         for sample in iter_samples(tar):
             meta = json.loads(sample["json"])
-            items.append(Item(sample["__key__"], sample["png"], meta.get("prompt"), str(tar.relative_to(build))))
+            data = sample[image_field(sample) or "png"]  # an imported original keeps its format: jpg, webp
+            items.append(Item(sample["__key__"], data, meta.get("prompt"), str(tar.relative_to(build))))
         return items
 
     return load
 
 
 def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -> Source:
-    """A natural-image set: the images directly in `folder`, sorted by file name, `shard_size` per shard."""
+    """A natural-image set: the images directly in `folder`, sorted by file name, `shard_size` per shard; an
+    image's sidecar prompt (``x.txt`` or ``x.json`` beside it) goes with it to the codecs."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"--images {folder}: not a folder")
@@ -153,7 +158,8 @@ def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], list[Item]]:
                 data = path.read_bytes()
             except OSError as exc:
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-            items.append(Item(key, data, None, path.name))
+            prompt = sidecar_prompt(path)
+            items.append(Item(key, data, prompt.to_json() if prompt else None, path.name))
         return items
 
     return load

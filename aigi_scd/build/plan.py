@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aigi_scd.dataset.png import decode_png
-from aigi_scd.dataset.shards import iter_samples, model_data_dir, shard_name
+from aigi_scd.dataset.shards import image_field, iter_samples, model_data_dir, shard_name
 from aigi_scd.filters.base import Candidate
 from aigi_scd.pipelines.runner import WorkItem, plan_items
 from aigi_scd.prompts.spec import PromptSpec
@@ -38,4 +38,9 @@ def kept_candidates(out: Path, model: str, index: int) -> list[Candidate]:
     path = model_data_dir(out, model) / shard_name(index)
     if not path.is_file():
         return []
-    return [Candidate(s["__key__"], s["png"], decode_png(s["png"])) for s in iter_samples(path)]
+    candidates = []
+    for sample in iter_samples(path):
+        field = image_field(sample) or "png"  # an imported original may be jpg or webp
+        data = sample[field]
+        candidates.append(Candidate(sample["__key__"], data, decode_png(data), image_ext=field))
+    return candidates

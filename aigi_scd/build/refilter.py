@@ -3,9 +3,10 @@ regenerating.
 
 Every generated image is re-scored — kept and rejected alike, so a looser preset brings rejects back —
 in the build's plan order, shard by shard, through the same code a build uses
-(:func:`aigi_scd.filters.shard.filter_shard`). The new shards, rejects, stats, build.json and card are
-written into ``OUT/.filter-staging/`` and swapped in only when all are complete (:mod:`aigi_scd.dataset.swap`):
-until then OUT is untouched, and a killed run resumes its staging when rerun with the same preset.
+(:func:`aigi_scd.filters.shard.filter_shard`); imported sources keep the preset they were imported with.
+The new shards, rejects, stats, build.json and card are written into ``OUT/.filter-staging/`` and swapped
+in only when all are complete (:mod:`aigi_scd.dataset.swap`): until then OUT is untouched, and a killed run
+resumes its staging when rerun with the same preset.
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ def refilter(
     finish_pending_swap(out)
     began = time.perf_counter()
     manifest = read_json(out / MANIFEST)
+    if not manifest.get("models"):
+        raise OutputDirError(
+            f"{out} holds only imported sources, which were judged when imported; to judge one with another "
+            "preset, import it again with --filters PRESET --overwrite"
+        )
     plans = shard_plan(manifest)
     done = {model: finished_shards(out, model) for model in plans}
     for model, shards in plans.items():
@@ -223,6 +229,6 @@ def refilter(
     write_dataset_card(staging)
     write_journal(out, _operations(out, staging, plans))
     finish_pending_swap(out)
-    write_dataset_card(out)  # again in place: the datasheet, pictures and compressed sets the staged card cannot see
+    write_dataset_card(out)  # again, over OUT itself: the staged card could not see imported sources or compressed sets
     report.seconds = time.perf_counter() - began
     return report

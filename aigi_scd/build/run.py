@@ -40,7 +40,7 @@ from aigi_scd.filters import Candidate
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.preset import default_preset_name, load_filter_preset
 from aigi_scd.filters.shard import filter_shard
-from aigi_scd.pipelines.card import ModelCard
+from aigi_scd.pipelines.card import MemoryOptions, ModelCard
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
@@ -83,13 +83,26 @@ class BuildConfig:
 
 @dataclass
 class Runtime:
-    """How to run: does not change which samples a build holds (device and dtype are recorded per sample)."""
+    """How to run: does not change which samples a build holds (device, dtype and memory options are
+    recorded per sample). None for a memory option keeps the card's."""
 
     batch_size: int = 4
     device: str | None = None
     dtype: str | None = None
     cache_dir: Path | None = None
     progress: bool = True
+    offload: str | None = None  # none | model | sequential
+    vae_tiling: bool | None = None
+    vae_slicing: bool | None = None
+
+    def memory(self, card: ModelCard) -> MemoryOptions:
+        """The card's memory options with this run's overrides."""
+        base = card.memory
+        return MemoryOptions(
+            offload=self.offload or base.offload,
+            vae_tiling=base.vae_tiling if self.vae_tiling is None else self.vae_tiling,
+            vae_slicing=base.vae_slicing if self.vae_slicing is None else self.vae_slicing,
+        )
 
 
 @dataclass
@@ -160,6 +173,9 @@ def _write_shard(
         "device": loaded.device,
         "dtype": loaded.dtype,
         "batch_size": runtime.batch_size,
+        "offload": loaded.memory.offload,
+        "vae_tiling": loaded.memory.vae_tiling,
+        "vae_slicing": loaded.memory.vae_slicing,
         "prompts_truncated": sum(bool(tokens and tokens.truncated(i.prompt.id)) for i in items),
     }
     write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
@@ -191,9 +207,13 @@ def build(
     runtime = runtime or Runtime()
     if runtime.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
+    if runtime.offload not in (None, "none", "model", "sequential"):
+        raise ConfigError(f"--offload {runtime.offload!r}: expected none, model or sequential")
     out = Path(out)
     device = pick_device(runtime.device)
-    for card in config.cards:
+    dtypes = {}
+    for card in config.cards:  # before any work: a card this device cannot run stops the build now
+        dtypes[card.name] = pick_dtype(card.dtype, device, runtime.dtype, fallback=card.dtype_fallback, model=card.name)
         check_available(card)
     if filters is not None:
         config.filters = FilterChain.from_steps("custom", list(filters))
@@ -239,11 +259,11 @@ def build(
                         if loaded is None:
                             bar.set_postfix_str(f"loading {card.name}")
                             loaded = load_pipeline(
-                                card, device, pick_dtype(card.dtype, device, runtime.dtype), runtime.cache_dir
+                                card, device, dtypes[card.name], runtime.cache_dir, runtime.memory(card)
                             )
                             tokens = token_report(loaded, config.prompts)
                             model_report.truncated_prompts = len(tokens.over_limit(config.prompts))
-                            if warning := tokens.warning(config.prompts):
+                            for warning in tokens.warnings(config.prompts):
                                 tqdm.write(warning, file=sys.stderr)
                         bar.set_postfix_str(card.name)
                         stats = _write_shard(out, loaded, index, shard_items, runtime, chain, bar, tokens)

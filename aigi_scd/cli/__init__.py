@@ -9,6 +9,7 @@ from aigi_scd.cli import (  # noqa: F401
     card_command,
     codec_commands,
     compress_command,
+    import_command,
     list_commands,
 )
 from aigi_scd.cli.app import cli, main

@@ -98,7 +98,26 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "float16", "bfloat16", "float32"]),
-    help="auto: the card's half precision on GPUs, float32 on CPU.",
+    help="auto: the card's half precision on GPUs (bfloat16 cards fall back to float16 on GPUs without bf16 "
+    "unless the card forbids it), float32 on CPU.",
+)
+@click.option(
+    "--offload",
+    type=click.Choice(["none", "model", "sequential"]),
+    default=None,
+    help="Keep weights in RAM and move them to the GPU as needed: `model` one component at a time (the GPU "
+    "holds the largest), `sequential` layer by layer (least GPU memory, slowest). Default: the card's (none). "
+    "A model that cannot fit stops before loading, naming the options that would.",
+)
+@click.option(
+    "--vae-tiling/--no-vae-tiling",
+    default=None,
+    help="Decode large images tile by tile (less memory at high resolution). Default: the card's.",
+)
+@click.option(
+    "--vae-slicing/--no-vae-slicing",
+    default=None,
+    help="Decode a batch one image at a time (less memory with large batches). Default: the card's.",
 )
 @click.option(
     "--cache-dir",
@@ -125,6 +144,9 @@ def build(
     preset,
     device,
     dtype,
+    offload,
+    vae_tiling,
+    vae_slicing,
     cache_dir,
     overwrite,
     quiet,
@@ -135,6 +157,11 @@ def build(
     the rejecting filter's reason, to OUT/rejects/; kept ones to OUT/data/<model>/train-NNNNN.tar with a
     json of their prompt, model card, seed, settings and filter scores. OUT/README.md describes the
     dataset (pass rates per filter and model) so that datasets.load_dataset(OUT) loads it.
+
+    \b
+    Examples:
+      aigi-scd build --models tiny-sdxl,tiny-pixart --num-prompts 6 --seed 0 --out out/tiny
+      aigi-scd build --models flux-schnell --offload model --out out/flux   # a 24 GB GPU
     """
     from aigi_scd.build.run import BuildConfig, Runtime
     from aigi_scd.build.run import build as run_build
@@ -161,10 +188,29 @@ def build(
     )
     command = reproduce_command(
         click.get_current_context(),
-        leave_out=("batch_size", "device", "dtype", "cache_dir", "overwrite", "quiet"),
+        leave_out=(
+            "batch_size",
+            "device",
+            "dtype",
+            "offload",
+            "vae_tiling",
+            "vae_slicing",
+            "cache_dir",
+            "overwrite",
+            "quiet",
+        ),
         resolved={"num_prompts": len(prompts), "preset": preset},
     )
-    runtime = Runtime(batch_size=batch_size, device=device, dtype=dtype, cache_dir=cache_dir, progress=not quiet)
+    runtime = Runtime(
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        cache_dir=cache_dir,
+        progress=not quiet,
+        offload=offload,
+        vae_tiling=vae_tiling,
+        vae_slicing=vae_slicing,
+    )
     report = run_build(config, out, runtime, overwrite=overwrite, command=command)
     click.echo(f"\n{'model':<20} {'kept':>6} {'rejected':>9} {'shards':>7} {'resumed':>8} {'seconds':>8}")
     for m in report.models:

@@ -25,26 +25,31 @@ def list_models(verbose: bool) -> None:
     """List the model cards in the pipelines/ registry."""
     from aigi_scd.pipelines.card import card_paths, load_card_file
 
-    click.echo(f"{'name':<17} {'size':>9} {'steps':>5} {'cfg':>4}  {'repo':<48} licence")
+    click.echo(f"{'name':<19} {'size':>9} {'steps':>5} {'cfg':>4}  {'repo':<48} licence")
     for name, path in card_paths().items():
         try:
             card = load_card_file(path)
         except AigiScdError as exc:
-            click.echo(f"{name:<17} (invalid card: {exc})")
+            click.echo(f"{name:<19} (invalid card: {exc})")
             continue
         c = card.call
         click.echo(
-            f"{card.name:<17} {f'{c.width}x{c.height}':>9} {c.steps:>5} {c.guidance:>4g}  {card.repo:<48} "
+            f"{card.name:<19} {f'{c.width}x{c.height}':>9} {c.steps:>5} {c.guidance:>4g}  {card.repo:<48} "
             f"{card.license}"
         )
         if verbose:
             scheduler = card.scheduler.cls if card.scheduler else "(repo default)"
             click.echo(
-                f"{'':<17} {card.pipeline or 'auto'}, {card.dtype}, variant={card.variant}, "
+                f"{'':<19} {card.pipeline or 'auto'}, {card.dtype}, variant={card.variant}, "
                 f"scheduler={scheduler}, extra={c.extra}"
             )
+            m = card.memory
+            click.echo(
+                f"{'':<19} revision={card.revision}, offload={m.offload}, vae_tiling={m.vae_tiling}, "
+                f"vae_slicing={m.vae_slicing}"
+            )
             if card.description:
-                click.echo(f"{'':<17} {card.description}")
+                click.echo(f"{'':<19} {card.description}")
     click.echo("\nTiny cards (repo tiny:...) are random-weight pipelines built offline, for tests and trying the tool.")
 
 

@@ -120,9 +120,9 @@ def _filter_counts(source: SourceContents) -> tuple[list[str], dict[str, int], d
 def filter_table(contents: BuildContents) -> list[str]:
     """Per source and filter (in chain order): its thresholds, how many images it judged, passed and rejected, its
     pass rate, and the spread of its scores over every image it scored (kept or rejected)."""
-    step_of = {step.get("name"): step for step in contents.steps}
     rows = []
     for source in contents.sources:
+        step_of = {step.get("name"): step for step in contents.steps_of(source.name)}
         order, checked, passed, rejected = _filter_counts(source)
         scores: dict[str, list[float]] = {}
         for sample in source.samples:
@@ -152,14 +152,17 @@ def filter_table(contents: BuildContents) -> list[str]:
 
 
 def preset_lines(contents: BuildContents) -> list[str]:
-    """The filter preset by name and description, and each step with its settings."""
+    """The filter preset by name and description, and each step with its settings; imported sources name theirs."""
     preset = contents.manifest.get("preset") or {}
-    name = preset.get("name") or (contents.manifest.get("config", {}).get("filters") or {}).get("preset")
+    name = preset.get("name") or ((contents.manifest.get("config") or {}).get("filters") or {}).get("preset")
     lines = [f"Filter preset `{name}`: {preset.get('description') or ''}".rstrip(), ""] if name else []
     for step in contents.steps:
         settings = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("type", "name") and v is not None)
         label = step["name"] if step.get("name") == step.get("type") else f"{step.get('name')} ({step.get('type')})"
         lines.append(f"- `{label}`" + (f": {settings}" if settings else ""))
+    for record in contents.manifest.get("imports") or []:
+        own = (record.get("preset") or {}).get("name") or (record.get("filters") or {}).get("preset")
+        lines += ["", f"Imported source `{record.get('source')}`: filter preset `{own}` (its thresholds are below)."]
     return lines
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import (
+    IMAGE_FIELDS,
     MANIFEST,
     finished_shards,
     model_data_dir,
     model_reject_dir,
     reject_name,
     shard_name,
+    source_names,
 )
 from aigi_scd.errors import OutputDirError
 
@@ -109,8 +111,13 @@ class BuildContents:
 
     @property
     def steps(self) -> list[dict[str, Any]]:
-        """The filter preset's steps, in order, with their settings."""
-        return list((self.manifest.get("config", {}).get("filters") or {}).get("steps") or [])
+        """The build's filter preset's steps, in order, with their settings (none in a folder of imports only)."""
+        return list(((self.manifest.get("config") or {}).get("filters") or {}).get("steps") or [])
+
+    def steps_of(self, source: str) -> list[dict[str, Any]]:
+        """The steps of the preset that judged `source`: an imported source keeps its own."""
+        record = next((r for r in self.manifest.get("imports") or [] if r.get("source") == source), None)
+        return list((record.get("filters") or {}).get("steps") or []) if record else self.steps
 
     def licences(self) -> list[str] | None:
         """Every source's licences, or None when a source with images records none (the set's licence is then
@@ -163,15 +170,16 @@ def _number(value: Any) -> float | None:
 
 
 def iter_json(tar_path: Path) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """Each sample's json in a shard, with the name of its PNG member (None when it has none)."""
+    """Each sample's json in a shard, with the name of its image member (a PNG; an imported original may be a JPEG
+    or WebP), None when it has none."""
     with tarfile.open(tar_path, mode="r:") as tar:
         members = {m.name: m for m in tar.getmembers() if m.isfile()}
         for name, member in members.items():
             if not name.endswith(".json"):
                 continue
             record = json.loads(tar.extractfile(member).read())
-            png = name[: -len(".json")] + ".png"
-            yield record, png if png in members else None
+            stem = name[: -len(".json")]
+            yield record, next((f"{stem}.{ext}" for ext in IMAGE_FIELDS if f"{stem}.{ext}" in members), None)
 
 
 def read_member(tar_path: Path, member: str) -> bytes:
@@ -190,16 +198,6 @@ def read_members(tar_path: Path, names: Iterable[str]) -> dict[str, bytes]:
     return found
 
 
-def source_names(out: Path, manifest: dict[str, Any]) -> list[str]:
-    """The build's models in ``--models`` order, then any other source with finished shards under ``data/``."""
-    names = list(manifest.get("models") or [])
-    data = Path(out) / "data"
-    if data.is_dir():
-        more = [p.name for p in data.iterdir() if p.is_dir() and p.name not in names]
-        names += sorted(name for name in more if finished_shards(out, name))
-    return names
-
-
 def read_build(out: Path) -> BuildContents:
     """Everything the card needs from the build in `out`."""
     out = Path(out)
@@ -207,7 +205,7 @@ def read_build(out: Path) -> BuildContents:
         raise OutputDirError(f"{out} holds no aigi-scd build ({MANIFEST} is missing); give the --out of a build")
     manifest = read_json(out / MANIFEST)
     sources = []
-    for name in source_names(out, manifest):
+    for name in source_names(manifest):
         shards = finished_shards(out, name)
         source = SourceContents(name, (manifest.get("cards") or {}).get(name), [shards[i] for i in sorted(shards)])
         for index in sorted(shards):

@@ -16,6 +16,8 @@ from aigi_scd.dataset.card_tables import (
 )
 from aigi_scd.dataset.compressed_card import compressed_config_names, made_with
 from aigi_scd.dataset.contents import BuildContents, SourceContents
+from aigi_scd.dataset.imports_card import import_commands, lossy_sources
+from aigi_scd.dataset.shards import imported_sources
 
 SECTIONS = (
     "Motivation",
@@ -87,6 +89,20 @@ def _composition(contents: BuildContents, pictures: dict[str, dict[str, Path]]) 
         "model may reproduce likenesses, logos or styles from its training data, and prompts of the `people` "
         "category ask for people. The filters check image quality, not content safety.",
     ]
+    imported = imported_sources(contents.manifest)
+    if imported:
+        lossy = lossy_sources(contents.out, contents.manifest)
+        lines += [
+            "",
+            f"**Imported sources.** {', '.join(f'`{s}`' for s in imported)} hold images made elsewhere and added with "
+            "`aigi-scd import`; their generators, inputs and formats are in README.md. "
+            + (
+                f"Lossy sources: {', '.join(f'`{s}`' for s in lossy)}: their originals (JPEG or lossy WebP) are "
+                "stored byte for byte and already carry one lossy compression's artefacts."
+                if lossy
+                else "None holds lossy originals."
+            ),
+        ]
     if any(_is_tiny(s) for s in contents.sources):
         tiny = ", ".join(f"`{s.name}`" for s in contents.sources if _is_tiny(s))
         lines += [
@@ -98,7 +114,7 @@ def _composition(contents: BuildContents, pictures: dict[str, dict[str, Path]]) 
 
 
 def _collection(contents: BuildContents) -> list[str]:
-    config = contents.manifest.get("config", {})
+    config = contents.manifest.get("config") or {}
     lines = []
     if config.get("suite") is not None:
         lines += [
@@ -171,16 +187,27 @@ def _distribution(contents: BuildContents) -> list[str]:
         "**Licences.** Each image carries the licence of the model that made it, from the model's card:",
         "",
     ]
+    imported = imported_sources(contents.manifest)
     for source in contents.sources:
         licences = source.licences()
-        lines.append(f"- `{source.name}`: " + (", ".join(f"`{x}`" for x in licences) if licences else "not recorded"))
+        if licences:
+            lines.append(f"- `{source.name}`: " + ", ".join(f"`{x}`" for x in licences))
+        elif source.name in imported:
+            lines.append(f"- `{source.name}`: not recorded (imported: the terms of its source apply)")
+        else:
+            lines.append(f"- `{source.name}`: not recorded")
     return lines
 
 
 def _maintenance(contents: BuildContents) -> list[str]:
     commands = [
-        contents.manifest.get("command") or "aigi-scd build (options in build.json)",
+        *(
+            [contents.manifest.get("command") or "aigi-scd build (options in build.json)"]
+            if contents.manifest.get("config")
+            else []
+        ),
         *(contents.manifest.get("filter_commands") or []),
+        *import_commands(contents.manifest),
         *made_with(contents.out),
     ]
     return [

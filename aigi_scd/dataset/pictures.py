@@ -189,7 +189,11 @@ def write_pictures(contents: BuildContents) -> dict[str, dict[str, Path]]:
     for source in contents.sources:
         for kind, path, data in (
             ("samples", contact_sheet_path(contents.out, source.name), contact_sheet(source)),
-            ("scores", scores_path(contents.out, source.name), score_histograms(source, contents.steps)),
+            (
+                "scores",
+                scores_path(contents.out, source.name),
+                score_histograms(source, contents.steps_of(source.name)),
+            ),
         ):
             if data is not None:
                 write_bytes_atomic(path, data)

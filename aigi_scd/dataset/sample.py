@@ -2,7 +2,8 @@
 
 The json has a fixed shape (every field always present, null when unknown) so that Arrow sees one
 schema across models and shards. Things whose shape varies by model (scheduler config, extra call
-arguments) are stored as JSON strings inside it.
+arguments) are stored as JSON strings inside it. A generated sample has a ``card`` and ``imported: null``;
+an imported one (``aigi-scd import``) has ``imported`` (where the image came from) and a card of nulls.
 """
 
 from __future__ import annotations
@@ -14,7 +15,56 @@ import math
 import platform
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = (
+    2  # 2: `imported` (null for generated samples); generation.text_encoders, offload, vae_tiling, vae_slicing
+)
+
+GENERATION_FIELDS = (
+    "steps",
+    "guidance",
+    "width",
+    "height",
+    "negative_prompt",
+    "extra",
+    "dtype",
+    "device",
+    "generator",
+    "batch_size",
+    "prompt_tokens",
+    "max_prompt_tokens",
+    "prompt_truncated",
+    "text_encoders",
+    "offload",
+    "vae_tiling",
+    "vae_slicing",
+)
+CARD_FIELDS = (
+    "name",
+    "repo",
+    "revision",
+    "resolved_revision",
+    "variant",
+    "license",
+    "pipeline_class",
+    "scheduler_class",
+    "scheduler_config",
+    "fingerprint",
+)
+# Where an imported image came from: the generator as the user names it, the sampler its source gives, the
+# input (as given to `aigi-scd import`) and its form, the row in it, the original file's name, sha256 and
+# format, whether that format is lossy, and how the stored image differs from the original (null: byte for byte).
+IMPORTED_FIELDS = (
+    "generator",
+    "sampler",
+    "input",
+    "form",
+    "row",
+    "original_name",
+    "original_sha256",
+    "original_format",
+    "lossy",
+    "converted",
+)
 
 
 @functools.cache
@@ -64,7 +114,9 @@ def sha256(data: bytes) -> str:
 def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
     """The json of one sample (kept or rejected) from its generation and filter results.
 
-    `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against the model's limit.
+    `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against each text encoder's
+    limit: ``prompt_tokens``/``max_prompt_tokens`` are those of the encoder that reads the most,
+    ``prompt_truncated`` is true when any encoder cuts the prompt, and ``text_encoders`` lists each one.
     """
     item = generated.item
     card = loaded.card
@@ -92,6 +144,10 @@ def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
             "prompt_tokens": tokens.counts.get(item.prompt.id) if tokens else None,
             "max_prompt_tokens": tokens.limit if tokens else None,
             "prompt_truncated": tokens.truncated(item.prompt.id) if tokens else None,
+            "text_encoders": tokens.per_encoder(item.prompt.id) if tokens else [],
+            "offload": loaded.memory.offload,
+            "vae_tiling": loaded.memory.vae_tiling,
+            "vae_slicing": loaded.memory.vae_slicing,
         },
         "card": {
             "name": card.name,
@@ -107,6 +163,47 @@ def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
         },
         "versions": library_versions(),
         "timing": {"batch_seconds": generated.batch_seconds, "image_seconds": generated.seconds},
+        "imported": None,
+        **verdict_fields(candidate),
+        "sha256": sha256(candidate.png) if candidate.png else None,
+    }
+
+
+def imported_sample_json(
+    *,
+    key: str,
+    source: str,
+    prompt: dict[str, Any],
+    index: int,
+    width: int,
+    height: int,
+    seed: int | None,
+    generation: dict[str, Any],
+    imported: dict[str, Any],
+    candidate,
+) -> dict[str, Any]:
+    """The json of one imported sample: the same shape as a generated one, with what its source knew.
+
+    `generation` holds the source's `steps`, `guidance`, requested `width`/`height` and `negative_prompt` (any
+    may be missing); `imported` the fields of :data:`IMPORTED_FIELDS`. The card fields are null: no card ran.
+    """
+    unknown = (set(generation) - set(GENERATION_FIELDS)) | (set(imported) - set(IMPORTED_FIELDS))
+    if unknown:
+        raise ValueError(f"not fields of the sample json: {sorted(unknown)}")
+    return {
+        "schema": SCHEMA_VERSION,
+        "key": key,
+        "model": source,
+        "prompt": prompt,
+        "seed": seed,
+        "index": index,
+        "width": width,
+        "height": height,
+        "generation": {**dict.fromkeys(GENERATION_FIELDS), **generation},
+        "card": dict.fromkeys(CARD_FIELDS),
+        "versions": library_versions(),
+        "timing": {"batch_seconds": None, "image_seconds": None},
+        "imported": {**dict.fromkeys(IMPORTED_FIELDS), **imported},
         **verdict_fields(candidate),
         "sha256": sha256(candidate.png) if candidate.png else None,
     }
@@ -122,17 +219,19 @@ def verdict_fields(candidate) -> dict[str, Any]:
     }
 
 
-def sample_features():
-    """`datasets.Features` of a shard sample: ``png`` as an Image, ``json`` as a struct."""
+def sample_features(image_fields: tuple[str, ...] = ("png",)):
+    """`datasets.Features` of a shard sample: each of `image_fields` (``png``; imported originals also ``jpg``,
+    ``webp``) as an Image (a row has one of them, the others are None), ``json`` as a struct."""
     from datasets import Features, List, Value
     from datasets import Image as ImageFeature
 
     s, i, f, b = Value("string"), Value("int64"), Value("float64"), Value("bool")
+    imported_types = {"row": i, "lossy": b}
     return Features(
         {
             "__key__": s,
             "__url__": s,
-            "png": ImageFeature(),
+            **{name: ImageFeature() for name in image_fields},
             "json": {
                 "schema": i,
                 "key": s,
@@ -165,6 +264,10 @@ def sample_features():
                     "prompt_tokens": i,
                     "max_prompt_tokens": i,
                     "prompt_truncated": b,
+                    "text_encoders": List({"name": s, "tokens": i, "max_tokens": i, "truncated": b}),
+                    "offload": s,
+                    "vae_tiling": b,
+                    "vae_slicing": b,
                 },
                 "card": {
                     "name": s,
@@ -182,6 +285,7 @@ def sample_features():
                     k: s for k in ("aigi_scd", "python", "torch", "diffusers", "transformers", "pillow", "numpy")
                 },
                 "timing": {"batch_seconds": f, "image_seconds": f},
+                "imported": {name: imported_types.get(name, s) for name in IMPORTED_FIELDS},
                 "filters": List({"name": s, "score": f, "passed": b, "reason": s}),
                 "verdict": s,
                 "reason": s,

@@ -2,8 +2,8 @@
 
 Layout under a build folder::
 
-    build.json                       the build's manifest: configuration, cards, prompts, command
-    data/<model>/train-NNNNN.tar     kept samples (png + json)
+    build.json                       the build's manifest: configuration, cards, prompts, command, imports
+    data/<source>/train-NNNNN.tar    kept samples (png + json; an imported original keeps its format: jpg, webp)
     data/<model>/NNNNN.stats.json    written last: its presence means shard NNNNN is complete
     rejects/<model>/rejects-NNNNN.tar  rejected samples (json, and png when there are pixels)
 
@@ -24,6 +24,25 @@ from aigi_scd.dataset.files import fsync_dir, read_json
 
 MANIFEST = "build.json"  # a build folder's manifest (see aigi_scd.build.manifest)
 TAR_MTIME = 0  # fixed member times make equal samples give byte-identical tars
+# The image member of a sample, by its extension: generated images are PNG; imported originals are kept in
+# their own format (``aigi-scd import``), so a sample holds exactly one of these.
+IMAGE_FIELDS = ("png", "jpg", "webp")
+
+
+def image_field(sample: dict[str, Any]) -> str | None:
+    """Which of :data:`IMAGE_FIELDS` a sample read by :func:`iter_samples` holds (None: no pixels were stored)."""
+    return next((name for name in IMAGE_FIELDS if name in sample), None)
+
+
+def source_names(manifest: dict[str, Any]) -> list[str]:
+    """Every source of a build folder, in order: the generated models (``models``), then the imported sources
+    (``imports``, in the order they were first imported)."""
+    return [*manifest.get("models", []), *imported_sources(manifest)]
+
+
+def imported_sources(manifest: dict[str, Any]) -> list[str]:
+    """The sources added by ``aigi-scd import``, first imported first (``imports`` is a list of records)."""
+    return [record["source"] for record in manifest.get("imports") or []]
 
 
 def shard_name(index: int) -> str:

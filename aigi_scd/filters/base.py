@@ -30,6 +30,7 @@ class Candidate:
     problem: str | None = None  # set upstream when there are no usable pixels
     results: list[FilterResult] = field(default_factory=list)
     features: dict[str, Any] = field(default_factory=dict)  # what shard steps need once pixels are gone
+    image_ext: str = "png"  # the stored image's field: an imported original keeps its format (jpg, webp)
 
     @property
     def rejected_by(self) -> FilterResult | None:

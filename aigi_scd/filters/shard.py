@@ -59,7 +59,7 @@ class ShardOutcome:
 def _fields(candidate: Candidate, record: dict[str, Any]) -> dict[str, bytes]:
     fields = {"json": json_bytes(record)}
     if candidate.png is not None:
-        fields["png"] = candidate.png
+        fields[candidate.image_ext] = candidate.png
     return fields
 
 

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aigi_scd.config import load_name_list, load_registry_entry, load_registry_file, registry_files
+from aigi_scd.pipelines.families import card_problem
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Dtype = Literal["float16", "bfloat16", "float32"]
+Offload = Literal["none", "model", "sequential"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,20 @@ class CallDefaults:
 
 
 @dataclass(frozen=True)
+class MemoryOptions:
+    """How to fit a model into less accelerator memory (diffusers' own mechanisms).
+
+    ``offload: model`` keeps each component in RAM until the pipeline needs it (the GPU holds the
+    largest one at a time); ``sequential`` moves weights layer by layer (least GPU memory, slowest).
+    ``vae_tiling`` decodes large images tile by tile; ``vae_slicing`` decodes a batch one image at a time.
+    """
+
+    offload: Offload = "none"
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+
+
+@dataclass(frozen=True)
 class ModelCard:
     name: str
     repo: str
@@ -75,7 +91,9 @@ class ModelCard:
     pipeline: str | None = None
     dtype: Dtype = "float16"
     variant: str | None = None
+    dtype_fallback: bool = True  # on GPUs without bf16, may a bfloat16 card run in float16? (false: stop instead)
     scheduler: SchedulerOverride | None = None
+    memory: MemoryOptions = field(default_factory=MemoryOptions)
     license: str = "unknown"
     homepage: str | None = None
     source: str = field(default="", metadata={"internal": True}, compare=False)
@@ -83,6 +101,9 @@ class ModelCard:
     def __post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
             raise ValueError(f"name {self.name!r} must be letters, digits, '-' or '_' (no dots or spaces)")
+        problem = card_problem(self.pipeline, self.call.width, self.call.height, self.call.extra)
+        if problem:
+            raise ValueError(problem)
 
     @property
     def is_tiny(self) -> bool:

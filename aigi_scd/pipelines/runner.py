@@ -7,6 +7,7 @@ the seed in its json regenerates it alone (up to floating-point differences betw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from aigi_scd.errors import DeviceError
 from aigi_scd.pipelines.loading import LoadedPipeline
 from aigi_scd.prompts.spec import PromptSpec
 
@@ -97,6 +99,42 @@ def call_kwargs(loaded: LoadedPipeline, batch: Sequence[WorkItem]) -> dict:
     return kwargs
 
 
+@contextlib.contextmanager
+def cpu_threads(loaded: LoadedPipeline) -> Iterator[None]:
+    """One CPU thread for a tiny pipeline on the CPU: its tensors are too small to split, and a second
+    thread's synchronisation tripled the CPU time of a build of every tiny card on two cores (measured:
+    24 s single-threaded, 79 s with two). Real models keep torch's default."""
+    if not (loaded.card.is_tiny and loaded.device == "cpu"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def out_of_memory_message(loaded: LoadedPipeline, batch: int, exc: BaseException) -> str:
+    """One line for an out-of-memory during generation, naming the options that use less memory."""
+    call, memory = loaded.card.call, loaded.memory
+    options = [] if batch == 1 else ["--batch-size 1"]
+    if not memory.vae_slicing and batch > 1:
+        options.append("--vae-slicing")
+    if not memory.vae_tiling:
+        options.append("--vae-tiling")
+    options += {"none": ["--offload model", "--offload sequential"], "model": ["--offload sequential"]}.get(
+        memory.offload, []
+    )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    tried = f" (offload {memory.offload})" if memory.offload != "none" else ""
+    advice = f"; try {', '.join(options)}" if options else "; free the device or use a smaller model"
+    return (
+        f"{loaded.card.name} ran out of memory on {loaded.device}{tried} generating {batch} image(s) at "
+        f"{call.width}x{call.height}: {first}{advice}"
+    )
+
+
 def generate(loaded: LoadedPipeline, items: Sequence[WorkItem], batch_size: int) -> Iterator[list[GeneratedImage]]:
     """Run `items` through the pipeline `batch_size` at a time, yielding each batch's images in item order."""
     if batch_size < 1:
@@ -104,7 +142,13 @@ def generate(loaded: LoadedPipeline, items: Sequence[WorkItem], batch_size: int)
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         began = time.perf_counter()
-        output = loaded.pipe(**call_kwargs(loaded, batch))
+        try:
+            with cpu_threads(loaded):
+                output = loaded.pipe(**call_kwargs(loaded, batch))
+        except RuntimeError as exc:  # torch.OutOfMemoryError (CUDA) is one; MPS says "MPS backend out of memory"
+            if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
+                raise DeviceError(out_of_memory_message(loaded, len(batch), exc)) from exc
+            raise
         images = np.asarray(output.images, dtype=np.float32)
         seconds = time.perf_counter() - began
         if images.ndim != 4 or images.shape[0] != len(batch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from aigi_scd.errors import ConfigError
+from aigi_scd.errors import ConfigError, DeviceError
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
@@ -30,19 +30,64 @@ def pick_device(requested: str | None = None) -> str:
     return "cpu"
 
 
-def pick_dtype(card_dtype: str, device: str, requested: str | None = None) -> torch.dtype:
-    """fp32 on CPU (half precision there is slow or unsupported); the card's dtype on accelerators,
-    with bf16 falling back to fp16 where the GPU lacks it. `requested` overrides both."""
+def supports_bfloat16(device: str) -> bool:
+    """Whether `device` computes in bfloat16 natively (CUDA: compute capability 8 or newer, or ROCm; MPS: macOS 14+).
+
+    torch's default check also accepts emulated bf16 on older NVIDIA GPUs, which runs but slowly; a card
+    that may fall back to fp16 is better served by fp16 there.
+    """
+    if device == "cpu":
+        return True
+    if device.startswith("cuda"):
+        index = torch.device(device).index
+        if torch.version.hip:
+            return True
+        return torch.cuda.get_device_properties(index if index is not None else torch.cuda.current_device()).major >= 8
+    if device.startswith("mps"):
+        try:
+            torch.ones(1, dtype=torch.bfloat16, device=device)
+        except (RuntimeError, TypeError):
+            return False
+        return True
+    return False
+
+
+def pick_dtype(
+    card_dtype: str,
+    device: str,
+    requested: str | None = None,
+    *,
+    fallback: bool = True,
+    model: str = "this model",
+    bf16_supported: bool | None = None,
+) -> torch.dtype:
+    """fp32 on CPU (half precision there is slow or unsupported); the card's dtype on accelerators.
+
+    A bfloat16 card falls back to float16 on accelerators without bf16, unless `fallback` is False (the
+    card's ``dtype_fallback: false``: float16 overflows in the model and gives wrong images), which stops
+    with one line instead; an explicit ``--dtype float16`` for such a card stops too. `requested`
+    (``--dtype``) overrides the rest. `bf16_supported` replaces the device query (tests).
+    """
+    forbidden = (
+        f"{model} must not run in float16 (its card sets dtype_fallback: false: float16 overflows in it and "
+        "gives wrong images)"
+    )
     if requested and requested != "auto":
         if requested not in DTYPES:
             raise ConfigError(f"--dtype {requested!r}: expected auto, {', '.join(DTYPES)}")
+        if requested == "float16" and card_dtype == "bfloat16" and not fallback:
+            raise ConfigError(f"--dtype float16: {forbidden}; use --dtype bfloat16 or float32")
         return DTYPES[requested]
     if device == "cpu":
         return torch.float32
     dtype = DTYPES[card_dtype]
     if dtype == torch.bfloat16:
-        if device.startswith("mps"):
-            return torch.float16
-        if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        supported = supports_bfloat16(device) if bf16_supported is None else bf16_supported
+        if not supported:
+            if not fallback:
+                raise DeviceError(
+                    f"{forbidden}, and {device} has no bfloat16; run it on a GPU with bfloat16 (NVIDIA Ampere or "
+                    "newer, AMD ROCm, Apple silicon on macOS 14+) or pass --dtype float32 (twice the memory)"
+                )
             return torch.float16
     return dtype

@@ -16,11 +16,13 @@ import importlib
 import inspect
 import json
 import os
+import pkgutil
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aigi_scd.weights import offline_tokenizers
 from aigi_scd.weights.offline_tokenizers import tiny_corpus
 
 TINY_PREFIX = "tiny:"
@@ -29,8 +31,15 @@ BUILDER_VERSION = 1
 
 # Builder name → "module:function" of a function returning an object with ``save_pretrained(folder)``.
 TINY_BUILDERS: dict[str, str] = {
+    "sd15": "aigi_scd.pipelines.tiny_builders:build_sd15",
+    "sd21": "aigi_scd.pipelines.tiny_builders:build_sd21",
     "sdxl": "aigi_scd.pipelines.tiny_builders:build_sdxl",
+    "ssd-1b": "aigi_scd.pipelines.tiny_builders:build_ssd_1b",
+    "playground-v25": "aigi_scd.pipelines.tiny_builders:build_playground_v25",
     "pixart-sigma": "aigi_scd.pipelines.tiny_builders:build_pixart_sigma",
+    "sd3": "aigi_scd.pipelines.tiny_builders:build_sd3",
+    "flux-schnell": "aigi_scd.pipelines.tiny_builders:build_flux_schnell",
+    "kandinsky3": "aigi_scd.pipelines.tiny_builders:build_kandinsky3",
     "qwen2.5-vl": "aigi_scd.codec.tiny_models:build_qwen25_vl",
     "clipseg": "aigi_scd.codec.tiny_models:build_clipseg",
 }
@@ -59,11 +68,26 @@ def default_cache_dir() -> Path:
     return Path(root)
 
 
+def _sources(module_name: str) -> list[str]:
+    """The source of a builder's module, and of every module in it when it is a package."""
+    module = importlib.import_module(module_name)
+    sources = [inspect.getsource(module)]
+    for info in sorted(pkgutil.iter_modules(getattr(module, "__path__", [])), key=lambda i: i.name):
+        sources.append(inspect.getsource(importlib.import_module(f"{module_name}.{info.name}")))
+    return sources
+
+
 def builder_fingerprint(builder: str) -> str:
-    """Changes whenever what the builder writes could change: its module's code, the corpus, the version."""
-    module = importlib.import_module(TINY_BUILDERS[builder].split(":")[0])
+    """Changes whenever what the builder writes could change: its code, the tokenizer learner, the corpus, the
+    version."""
     payload = json.dumps(
-        {"builder": builder, "version": BUILDER_VERSION, "source": inspect.getsource(module), "corpus": tiny_corpus()},
+        {
+            "builder": builder,
+            "version": BUILDER_VERSION,
+            "source": _sources(TINY_BUILDERS[builder].split(":")[0]),
+            "tokenizers": inspect.getsource(offline_tokenizers),
+            "corpus": tiny_corpus(),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
