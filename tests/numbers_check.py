@@ -142,7 +142,7 @@ def check_settings(facts: Facts, rows: list[list[str]]) -> None:
             distinct(s["generation"]["device"] for s in samples),
         ]
         assert row == expected, (row, expected)
-        assert card.get("repo") and f"`{card['repo']}`" in row[1]
+        assert f"`{card['repo']}`" in row[1] if card.get("repo") else row[1] == "–"
 
 
 def check_counts(facts: Facts, rows: list[list[str]]) -> None:

@@ -28,6 +28,7 @@ from aigi_scd.bench.tables import SUMMARY_NOTE, codec_order_of, fmt, summary_tab
 from aigi_scd.dataset.contents import read_members
 from aigi_scd.dataset.files import read_json, write_bytes_atomic
 from aigi_scd.dataset.png import encode_png
+from aigi_scd.dataset.shards import IMAGE_FIELDS
 
 REPORT = "report.html"
 DEFAULT_REPORT_IMAGES = 6  # per set: real images are large and every one is embedded with all its reconstructions
@@ -99,14 +100,14 @@ def _originals(out: Path, rows: pd.DataFrame, sources: dict[str, Any]) -> dict[t
         keys = list(part["key"])
         if kind == "aigi":
             tar = Path(out) / origin
-            members = (
-                read_members(tar, [f"{k}.{ext}" for k in keys for ext in ("png", "json")]) if tar.is_file() else {}
-            )
+            names = [f"{k}.{ext}" for k in keys for ext in (*IMAGE_FIELDS, "json")]
+            members = read_members(tar, names) if tar.is_file() else {}
             for key in keys:
-                if f"{key}.png" in members:
+                image = next((members[f"{key}.{ext}"] for ext in IMAGE_FIELDS if f"{key}.{ext}" in members), None)
+                if image is not None:  # a PNG; an imported original may be a JPEG or WebP
                     meta = json.loads(members[f"{key}.json"]) if f"{key}.json" in members else {}
                     prompt = (meta.get("prompt") or {}).get("text")
-                    found[(source, key)] = (encode_png(load_rgb(members[f"{key}.png"])), prompt)
+                    found[(source, key)] = (encode_png(load_rgb(image)), prompt)
         else:
             root = Path((sources.get(source) or {}).get("root") or "")
             path = root / origin
