@@ -163,7 +163,8 @@ def test_rejected_images_go_to_rejects_with_their_reason(tmp_path):
         assert meta["verdict"] == "reject" and meta["reason"].startswith("not_blank: near-constant image")
         Image.open(io.BytesIO(sample["png"])).verify()
     assert not list((out / "data" / "tiny-sdxl").glob("*.tar"))
-    assert "| tiny-sdxl | not_blank | 3 |" in (out / "README.md").read_text()
+    # source | filter | threshold | checked | passed | rejected | pass rate | ...
+    assert "| tiny-sdxl | not_blank | min_std 1000 | 3 | 0 | 3 | 0.0% |" in (out / "README.md").read_text()
 
 
 @pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--images-per-prompt", "0"], ["--num-prompts", "0"]])

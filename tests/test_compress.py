@@ -15,7 +15,7 @@ import pandas as pd
 import pyiqa
 import pytest
 import yaml
-from conftest import kodak_dir, run_cli
+from conftest import COMPRESS_CODECS, run_cli
 from PIL import Image
 from random_weights import save_random_fid_inception
 from scipy import stats
@@ -24,37 +24,9 @@ from aigi_scd.bench.metrics import PRESETS
 from aigi_scd.codec import decode_file
 from aigi_scd.dataset.shards import iter_samples
 
-CODECS = "misc-offline,thumb-avif,avif,webp,jpeg"
-CROP_TARGETS = (0.1, 0.5)  # on 192×176 crops: 0.1 is below every full-resolution baseline, 0.5 within reach
+CROP_TARGETS = (0.1, 0.5)  # the fixtures' targets (conftest): on 192×176 crops, 0.1 is below every baseline
 BUILD_TARGETS = (0.3, 1.0)  # 128-pixel noise images need more bits
-
-
-@pytest.fixture(scope="module")
-def crops(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("kodak-crops") / "kodak3"
-    folder.mkdir()
-    for name in ("kodim01", "kodim05", "kodim23"):
-        Image.open(kodak_dir() / f"{name}.png").convert("RGB").crop((200, 150, 392, 326)).save(folder / f"{name}.png")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def natural(crops, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compress-natural") / "out"
-    args = ["compress", "--images", crops, "--out", out, "--codecs", CODECS, "--metrics", "offline", "--quiet"]
-    args += ["--bpp", ",".join(map(str, CROP_TARGETS))]
-    first = run_cli(*args)
-    return out, args, first.output
-
-
-@pytest.fixture(scope="module")
-def aigi(tiny_build, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compress-aigi") / "build"
-    shutil.copytree(tiny_build, out)  # the session build stays as other tests expect it
-    args = ["compress", out, "--codecs", CODECS, "--metrics", "offline", "--quiet"]
-    args += ["--bpp", ",".join(map(str, BUILD_TARGETS))]
-    first = run_cli(*args)
-    return out, args, first.output
+CODECS = COMPRESS_CODECS
 
 
 def results(out: Path) -> pd.DataFrame:

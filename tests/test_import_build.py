@@ -41,7 +41,7 @@ def test_two_generated_models_and_an_imported_source(tiny_build, tmp_path):
     assert features["tiny-sdxl"][:3] == ["__key__", "__url__", "png"] and "jpg" not in features["tiny-sdxl"]
     assert {"png", "jpg", "webp"} <= set(features["closed"]) and {"png", "jpg", "webp"} <= set(features["default"])
     card = (out / "README.md").read_text()
-    assert "## Models" in card and "## Imported sources" in card and "Lossy sources: `closed`" in card
+    assert "## Sources" in card and "## Imported sources" in card and "Lossy sources: `closed`" in card
     assert "aigi-scd import" in card.split("## Reproduce")[1] and "aigi-scd build" in card.split("## Reproduce")[1]
 
     everything = datasets.load_dataset(str(out), split="train")

@@ -14,13 +14,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from aigi_scd.bench.bdrate import bd_rates
 from aigi_scd.bench.plots import rd_plot
-from aigi_scd.bench.results import benchmark_dir, load_results, summarize
+from aigi_scd.bench.results import ALL_AIGI, benchmark_dir, load_results, summarize
 from aigi_scd.bench.set_scores import update_set_scores
 from aigi_scd.bench.stale import current_sources, unit_issues
 from aigi_scd.bench.tables import summary_markdown
 from aigi_scd.dataset.files import ensure_dir, write_bytes_atomic
+
+
+def smallest_sides(frame: pd.DataFrame) -> dict[str, float]:
+    """Each set's smallest image side in pixels (and all-aigi's), for plots that explain a missing metric."""
+    if frame.empty:
+        return {}
+    side = frame[["width", "height"]].min(axis=1)
+    found = {str(k): float(v) for k, v in side.groupby(frame["source"]).min().items()}
+    aigi = side[frame["source_kind"] == "aigi"]
+    if len(aigi):
+        found[ALL_AIGI] = float(aigi.min())
+    return found
 
 
 def write_benchmark(
@@ -51,8 +65,9 @@ def write_benchmark(
     written += [folder / "summary.csv", folder / "summary.md"]
 
     plotted = [*metrics, *[c for c in ("fid", "kid") if c in summary.columns]] if not summary.empty else []
+    sides = smallest_sides(frame)
     for metric in plotted:
-        write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order))
+        write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order, sides))
         written.append(folder / f"rd_{metric}.png")
 
     codecs = list(summary["codec"].unique()) if not summary.empty else []
@@ -66,6 +81,7 @@ def write_benchmark(
         "summary": summary,
         "bd_rate": bd,
         "anchor": anchor,
+        "codec_order": list(codec_order or []),
         "paths": written,
         "left_out": left_out,  # stats file → why its unit is not in the tables
         "unchecked": current.unknown,  # source → why its units could not be checked against it

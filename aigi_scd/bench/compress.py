@@ -28,6 +28,7 @@ from PIL import Image
 from aigi_scd.bench import encode_worker
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, default_workers, needs_models
+from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
 from aigi_scd.bench.sources import Item, Source, load_rgb
 from aigi_scd.bench.units import (
     STATS_VERSION,
@@ -229,8 +230,11 @@ class Compressor:
         )
 
 
-def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
-    """``compress.json``: which sets the output holds (merged over runs) and the last command."""
+def _record_sources(
+    out: Path, sources: list[Source], command: str | None, codecs: list[str], anchor: str | None
+) -> None:
+    """``compress.json``: which sets the output holds (merged over runs), and the last command with its codec order
+    and anchor (so `aigi-scd card` redraws the tables as this run did)."""
     path = Path(out) / "compress.json"
     fix = "delete it and run again (it is written anew with the sets of that run)"
     manifest = read_json_or_explain(path, "the list of compressed sets", fix) if path.is_file() else {"sources": {}}
@@ -240,6 +244,8 @@ def _record_sources(out: Path, sources: list[Source], command: str | None) -> No
             entry["shard_size"] = source.shard_size  # so `verify` and the tables can redo the split
         manifest["sources"][source.name] = entry
     manifest["command"] = command
+    manifest["codecs"] = codecs
+    manifest["anchor"] = anchor
     write_json_atomic(path, manifest)
 
 
@@ -258,15 +264,18 @@ def compress(
     anchor: str | None = None,
     progress: bool = True,
     command: str | None = None,
+    report_images: int = DEFAULT_REPORT_IMAGES,
 ) -> tuple[CompressReport, dict[str, Any]]:
-    """Compress and score every source with every codec at every target, then (re)write the benchmark files
-    and the dataset card. Everything that can fail for lack of weights fails before the first unit."""
+    """Compress and score every source with every codec at every target, then (re)write the benchmark files,
+    the report and the card. Everything that can fail for lack of weights fails before the first unit."""
     from aigi_scd.bench.benchmark import write_benchmark
     from aigi_scd.bench.metrics import DEFAULT_CLIP_MODEL
-    from aigi_scd.dataset.compressed_card import write_compress_card
+    from aigi_scd.bench.publish import publish
 
     out = Path(out)
     check_output(out, is_build)
+    if report_images < 1:
+        raise ConfigError(f"--report-images must be at least 1, got {report_images}")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
@@ -280,7 +289,7 @@ def compress(
             encode_worker.remember_codec(choice.spec, codec)
     scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
     ensure_dir(out, "choose another --out")
-    _record_sources(out, sources, command)
+    _record_sources(out, sources, command, [c.name for c in codecs], anchor)
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers
     report = Compressor(out, scorer, workers, progress=progress, in_process=in_process).run(units)
@@ -292,10 +301,5 @@ def compress(
         sources={s.name: s for s in sources},
         progress=progress,
     )
-    if is_build:
-        from aigi_scd.dataset.card import write_dataset_card
-
-        write_dataset_card(out)
-    else:
-        write_compress_card(out)
+    publish(out, benchmark=bench, report_images=report_images)
     return report, bench

@@ -151,3 +151,20 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
 
 def metric_columns(metric: str) -> tuple[str, str | None]:
     return (f"{metric}_mean", f"{metric}_ci95") if metric not in ("fid", "kid") else (metric, None)
+
+
+def fullest_config(frame: pd.DataFrame, codec_order: Sequence[str] | None = None) -> tuple[str, int, int] | None:
+    """The compressed-set config that holds the most images (every one, when a codec reached every image at a
+    target), preferring codecs in `codec_order` and lower targets: (config, images it holds, images in all)."""
+    if frame.empty:
+        return None
+    total = frame[["source", "key"]].drop_duplicates().shape[0]
+    held = frame[frame["status"] == "ok"].groupby("config").size()
+    if held.empty:
+        return None
+    rank = {c: i for i, c in enumerate(codec_order or [])}
+    first = frame.drop_duplicates("config").set_index("config")
+    best = min(
+        held.index, key=lambda c: (-held[c], rank.get(first.loc[c, "codec"], len(rank)), first.loc[c, "target_bpp"], c)
+    )
+    return str(best), int(held[best]), total

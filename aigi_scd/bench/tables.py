@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,27 +43,36 @@ def _reached(row) -> str:
     return text
 
 
-def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+SUMMARY_NOTE = (
+    "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
+    "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
+    "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
+    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI."
+)
+
+
+@dataclass
+class SummaryTable:
+    """One set's rows of the summary, as text cells (the markdown file and the HTML report show the same)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def summary_tables(
+    summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None
+) -> list[SummaryTable]:
     """One table per set: mean ± 95% CI per codec and target; unreachable targets say so."""
-    set_names = [c for c in ("fid", "kid") if c in summary.columns]
-    lines = [
-        "# Compression benchmark",
-        "",
-        "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
-        "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
-        "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
-        "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.",
-        "",
-    ]
     if summary.empty:
-        return "\n".join([*lines, "No finished units yet.", ""])
+        return []
+    set_names = [c for c in ("fid", "kid") if c in summary.columns]
     headers = ["codec", "target bpp", "bpp", "reached"]
     headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
     headers += [f"{m} ↓" for m in set_names] + ["enc s", "dec s"]
+    tables = []
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
-        images = int(sub["images"].max())
-        lines += [f"## {source} ({KIND_LABEL.get(kind, kind)}, {images} images)", ""]
-        lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        rows = []
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 if row["ok"] == 0:
@@ -73,7 +83,21 @@ def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Seq
                     cells += [_cell(row[f"{m}_mean"], row[f"{m}_ci95"]) for m in metrics]
                     cells += [fmt(row[m]) for m in set_names]
                     cells += [f"{row['encode_seconds_mean']:.2f}", f"{row['decode_seconds_mean']:.2f}"]
-                lines.append("| " + " | ".join(cells) + " |")
+                rows.append(cells)
+        title = f"{source} ({KIND_LABEL.get(kind, kind)}, {int(sub['images'].max())} images)"
+        tables.append(SummaryTable(title, headers, rows))
+    return tables
+
+
+def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+    """``summary.md``: the note, then one table per set."""
+    lines = ["# Compression benchmark", "", SUMMARY_NOTE, ""]
+    if summary.empty:
+        return "\n".join([*lines, "No finished units yet.", ""])
+    for table in summary_tables(summary, metrics, codec_order):
+        lines += [f"## {table.title}", ""]
+        lines += ["| " + " | ".join(table.headers) + " |", "|" + "---|" * len(table.headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in table.rows]
         lines.append("")
     return "\n".join(lines)
 

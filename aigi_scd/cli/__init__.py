@@ -6,6 +6,7 @@ package registers them all.
 
 from aigi_scd.cli import (  # noqa: F401
     build_commands,
+    card_command,
     codec_commands,
     compress_command,
     import_command,

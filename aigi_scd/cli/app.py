@@ -9,6 +9,7 @@ range: click's usage error); 130 interrupted (Ctrl-C), with the command that res
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 import traceback
@@ -34,7 +35,10 @@ def _write_failure(exc: BaseException) -> AigiScdError | None:
 class _Group(click.Group):
     """Turns AigiScdError (and a full or read-only disk) into a one-line message and exit code 1, any other
     exception into one line saying it is a bug, and Ctrl-C into a line with the command that resumes; with
-    ``-v`` the traceback is printed too."""
+    ``-v`` the traceback is printed too. Lists each command with the whole first sentence of its help (click
+    cuts it to the terminal width with "...")."""
+
+    group_class = type  # subgroups (`list`) behave the same
 
     def make_context(self, info_name, args, parent=None, **extra):
         ctx = super().make_context(info_name, args, parent=parent, **extra)
@@ -69,6 +73,40 @@ class _Group(click.Group):
                 "`aigi-scd -v ...` for the traceback and report it)"
             ) from None
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class DeviceType(click.ParamType):
+    """``--device``: a choice of auto, cpu, cuda, cuda:N or mps (N: the GPU index)."""
+
+    name = "device"
+    choices = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+            return text
+        self.fail(f"{value!r} is not one of {', '.join(self.choices)} (N: the GPU index, e.g. cuda:1)", param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete) and c != "cuda:N"]
+
+
+DEVICE = DeviceType()
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="aigi-scd")
@@ -82,6 +120,16 @@ def cli(verbose: bool) -> None:
     On a machine with a GPU and a hub connection, with real models:
       aigi-scd build --models sdxl,pixart --num-prompts 1000 --out out/aigi-scd
     Then: datasets.load_dataset("out/aigi-scd")
+
+    \b
+    Make or import prompts; re-filter a build with another preset, without regenerating:
+      aigi-scd prompts --suite aigi-scd -n 1000 --seed 0 --out prompts.jsonl
+      aigi-scd filter out/tiny --preset offline
+
+    \b
+    Benchmark codecs on a build (and image folders), then look at out/tiny/benchmark/report.html:
+      aigi-scd compress out/tiny --codecs misc-offline,thumb-avif,avif,webp,jpeg --bpp 0.3,1 --metrics offline
+      aigi-scd card out/tiny        # rewrite card, datasheet, pictures and report from what is on disk
 
     \b
     Compress one image with the MISC codec or a baseline, and back:

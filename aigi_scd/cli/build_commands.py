@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import cli, reproduce_command
+from aigi_scd.cli.app import DEVICE, cli, reproduce_command
 
 
 @cli.command()
@@ -86,7 +86,13 @@ from aigi_scd.cli.app import cli, reproduce_command
     "Default: `default` (learned metrics; pyiqa fetches their weights on first use) for real models, "
     "`offline` (weight-free) when every model is a tiny offline card.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--device",
+    type=DEVICE,
+    default="auto",
+    show_default=True,
+    help="auto picks cuda > mps > cpu; cuda:N a GPU by index.",
+)
 @click.option(
     "--dtype",
     default="auto",
@@ -288,7 +294,13 @@ def prompts_command(source, num_prompts, seed, out, skip_bad_lines, near_dup, si
     help="Filter preset: a name from the filters/ registry (`aigi-scd list filters`) or a path to a preset .yaml.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images scored together.")
-@click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--device",
+    type=DEVICE,
+    default="auto",
+    show_default=True,
+    help="auto picks cuda > mps > cpu; cuda:N a GPU by index.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def filter_command(out: Path, preset: str, batch_size: int, device: str, quiet: bool) -> None:
     """Re-filter the build in OUT with another preset, without regenerating.

@@ -10,7 +10,33 @@ from aigi_scd.cli.app import cli
 from aigi_scd.errors import AigiScdError
 
 
-@cli.command()
+class _EncodeCommand(click.Command):
+    """`encode --help` ends with every codec preset's default target and named levels, read from the registry."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from aigi_scd.codec.presets import codec_preset_paths, load_codec_preset_file
+
+        rows = []
+        for name, path in codec_preset_paths().items():
+            try:
+                preset = load_codec_preset_file(path)
+            except AigiScdError as exc:
+                rows.append((name, f"(invalid preset: {exc})"))
+                continue
+            quality = preset.options.get("quality")
+            if preset.default_bpp:
+                text = f"{preset.default_bpp:g} bpp"
+            else:
+                text = "no default target: " + (f"quality {quality}" if quality is not None else "the codec's own")
+            levels = ", ".join(f"{k} {v:g}" for k, v in preset.levels.items())
+            rows.append((name, text + (f"; --level {levels}" if levels else "")))
+        if rows:
+            with formatter.section("Each preset's default target (without --bpp or --level) and levels"):
+                formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@cli.command(cls=_EncodeCommand)
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",
@@ -26,8 +52,13 @@ from aigi_scd.errors import AigiScdError
     show_default=True,
     help="Codec preset: a name from `aigi-scd list codecs` or a path to a codec .yaml file.",
 )
-@click.option("--bpp", type=float, default=None, help="Target bits per pixel (every byte of the file counts).")
-@click.option("--level", default=None, help="A named target from the preset (e.g. low, mid, high).")
+@click.option(
+    "--bpp",
+    type=float,
+    default=None,
+    help="Target bits per pixel (every byte of the file counts) [the preset's default, listed below].",
+)
+@click.option("--level", default=None, help="A named target of the preset (low, mid, high: listed below).")
 @click.option("--prompt", default=None, help="Generation prompt of an AI-generated image (MISC's prompt semantics).")
 def encode(
     image: Path, output: Path, codec_name: str, bpp: float | None, level: str | None, prompt: str | None
