@@ -121,6 +121,8 @@ def compress(
     )
     for example in report.error_examples[:3]:
         click.echo(f"  error: {example}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
     folder = benchmark_dir(target_dir)
     click.echo(
         f"Tables and plots in {folder}: summary.md, results.parquet, rd_*.png, bd_rate.csv (anchor {bench['anchor']})."
