@@ -71,10 +71,12 @@ def score_pairs(pairs: Sequence[tuple[Semantics | None, dict[str, Any] | None]])
             continue
         text, names = truth
         found = [o.name for o in carried.objects if o.name.strip()]
+        paired = bool(names and found)  # only then do names need embedding
         plans.append(
             {
-                "truth": [index(n) for n in names],
-                "found": [index(n) for n in found],
+                "truth": [index(n) for n in names] if paired else names,
+                "found": [index(n) for n in found] if paired else found,
+                "paired": paired,
                 "description": (index(carried.description), index(text)) if carried.description else None,
             }
         )
@@ -88,7 +90,7 @@ def score_pairs(pairs: Sequence[tuple[Semantics | None, dict[str, Any] | None]])
         scores = empty_scores()
         if plan is not None:
             truth, found = plan["truth"], plan["found"]
-            matched = _matches(vectors[truth] @ vectors[found].T) if truth and found else 0
+            matched = _matches(vectors[truth] @ vectors[found].T) if plan["paired"] else 0
             scores[RECALL] = matched / len(truth) if truth else None
             scores[PRECISION] = matched / len(found) if found else None
             if plan["description"] is not None:

@@ -10,7 +10,7 @@ from aigi_scd.codec.av1 import Av1Image, decode_avif, join_avif, split_avif
 from aigi_scd.codec.bitstream import Reader, write_varint
 from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.image import MAX_SIDE
-from aigi_scd.codec.ratecontrol import ThumbnailChoice, ThumbnailSearch
+from aigi_scd.codec.ratecontrol import ThumbnailSearch
 
 FORMAT_AV1 = 1
 DEFAULT_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0)
@@ -69,7 +69,3 @@ def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
         min_fill=options.min_fill,
     )
 
-
-def fit(image: Image.Image, budget: int, options: PixelOptions) -> ThumbnailChoice | None:
-    """The best-reconstructing thumbnail whose section costs at most `budget` bytes."""
-    return search(image, options).fit(budget)

@@ -4,13 +4,16 @@ Two searches serve every codec: the highest quality setting that fits at one res
 search, since file size grows with quality), and, for thumbnail codecs, the resolution ("scale") whose
 best-fitting AV1 encode reconstructs best (:class:`ThumbnailSearch`).
 
-The thumbnail search is built around what an encode costs. libavif maps its 101 quality values onto
-64 AV1 quantizers, so only 64 levels give different files; sizes grow smoothly with the level, so an
-interpolation search on log(size) finds the highest fitting level in about three encodes. Every scale
-is scouted at the fast `search_speed` (an encode of a thumbnail at speed 10 costs milliseconds), the best
-scouts are redone at the final `speed` starting from the level the scout found, corrected by the size
-ratio between the two speeds measured on the first final encode. Encodes are cached by (scale, level,
-speed), so a MISC encode that asks again with a larger budget (after shortening its text) reuses them.
+The thumbnail search is built around what an encode costs (an AV1 encode at the final speed 4 costs
+10–30 times one at speed 10, and the search before issue 15 spent ~97 encodes per file, ~9 of them at
+the final speed). libavif maps its 101 quality values onto 64 AV1 quantizers, so only 64 levels give
+different files; sizes grow smoothly with the level, so an interpolation search on log(size) finds the
+highest fitting level in about three encodes. Scales are scouted at the fast `search_speed`, largest
+thumbnail first, until quality has fallen `patience` times past its peak; the best scout is redone at
+the final `speed` from the level the scout found, corrected by the size ratio between the two speeds
+measured on the first final encode (the next scouts only while a redone one underfills). Encodes are
+cached by (scale, level, speed), so a MISC encode that asks again with a larger budget (after shortening
+its text) reuses them. benchmarks/bench_codec.py measures it against the search it replaced.
 """
 
 from __future__ import annotations
@@ -253,28 +256,3 @@ class ThumbnailSearch:
         """What the smallest encode costs: the smallest thumbnail at the lowest quality, at the final speed."""
         return self._cost(self.sizes[-1], 0, self.speed)
 
-
-def fit_thumbnail(
-    image: Image.Image,
-    budget: int,
-    counted: Callable[[bytes, tuple[int, int]], int],
-    *,
-    scales: Sequence[float],
-    speed: int,
-    search_speed: int | None = None,
-    finalists: int = 2,
-    min_fill: float = 0.9,
-    max_quality: int = 100,
-) -> ThumbnailChoice | None:
-    """One :meth:`ThumbnailSearch.fit` (for callers with a single budget)."""
-    search = ThumbnailSearch(
-        image,
-        counted,
-        scales=scales,
-        speed=speed,
-        search_speed=search_speed,
-        finalists=finalists,
-        min_fill=min_fill,
-        max_quality=max_quality,
-    )
-    return search.fit(budget)
