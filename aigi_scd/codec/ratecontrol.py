@@ -239,7 +239,7 @@ class ThumbnailSearch:
                 if past_best >= self.patience:
                     break  # quality over scale rises to one peak and falls: the rest are smaller and worse
         if not scouts:
-            return None
+            return self._fit_at_final_speed(budget)
         ranked = self._rank(scouts, budget)
         if self.search_speed == self.speed:
             return ranked[0]
@@ -252,7 +252,19 @@ class ThumbnailSearch:
                     break
         return self._rank(finals, budget)[0] if finals else None
 
+    def _fit_at_final_speed(self, budget: int) -> ThumbnailChoice | None:
+        """Near the smallest file the scouting encoder's files can be larger than the final one's: when no scout
+        fits, the smallest thumbnails are searched at the final speed (they are the cheap ones to encode)."""
+        found = []
+        for size in reversed(self.sizes):
+            level = interpolation_search(
+                lambda i, size=size: self._cost(size, i, self.speed), budget, len(self.levels), 0
+            )
+            if level is None:
+                break
+            found.append(self._choice(size, level, self.speed))
+        return self._rank(found, budget)[0] if found else None
+
     def smallest_cost(self) -> int:
         """What the smallest encode costs: the smallest thumbnail at the lowest quality, at the final speed."""
         return self._cost(self.sizes[-1], 0, self.speed)
-
