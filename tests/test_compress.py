@@ -160,7 +160,7 @@ def test_load_dataset_yields_bitstream_reconstruction_and_scores(natural, aigi):
     assert ds.num_rows == 12 and {r["json"]["source_kind"] for r in ds} == {"aigi"}
 
 
-def test_aigi_sets_use_the_prompt_and_stay_apart_from_natural_ones(aigi):
+def test_aigi_sets_stay_apart_from_natural_ones_and_misc_offline_sends_no_text(aigi):
     out, _, output = aigi
     frame = results(out)
     assert set(frame["source"]) == {"tiny-sdxl", "tiny-pixart"} and set(frame["source_kind"]) == {"aigi"}
@@ -169,7 +169,12 @@ def test_aigi_sets_use_the_prompt_and_stay_apart_from_natural_ones(aigi):
     for (config, _), sample in stored(out).items():
         if config.startswith("misc-offline"):
             layers = json.loads(json.loads(sample["json"])["info"])["layers"]
-            assert "semantic" in layers  # the generation prompt travels as the semantic layer
+            assert set(layers) == {"pixel"}  # its resize decoder reads no text: not a byte of the prompt is sent
+    misc = frame[(frame["codec"] == "misc-offline") & (frame["status"] == "ok")]
+    assert (misc["semantic_object_recall"] == 0).all()  # every generated prompt names objects; the file none
+    assert misc["semantic_object_precision"].isna().all() and misc["semantic_description_similarity"].isna().all()
+    assert frame.loc[frame["codec"] != "misc-offline", "semantic_object_recall"].isna().all()  # no semantic layer
+    assert not frame["oracle"].any()
     assert "tiny-sdxl (AIGI, 6 images)" in output and "all-aigi (AIGI, 12 images)" in output
 
 

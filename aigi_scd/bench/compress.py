@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.bench import encode_worker
+from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, default_workers, needs_models
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
@@ -57,6 +57,7 @@ class CompressReport:
     errors: int = 0
     seconds: float = 0.0
     error_examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class Compressor:
@@ -157,6 +158,9 @@ class Compressor:
             bar.close()
         rows = [result_row(unit, item, result) for item, result in zip(items, results, strict=True)]
         ok = [i for i, r in enumerate(rows) if r["status"] == "ok"]
+        fidelity = semantic_fidelity.file_scores([results[i]["bitstream"] for i in ok], [items[i].prompt for i in ok])
+        for i, scores in zip(ok, fidelity, strict=True):
+            rows[i].update(scores)
         recs = [Image.open(io.BytesIO(results[i]["png"])).convert("RGB") for i in ok]
         refs = [load_rgb(items[i].data) for i in ok]
         for i, scores in zip(ok, self.scorer.score(recs, refs), strict=True):
@@ -168,16 +172,25 @@ class Compressor:
         self.report.encoded += 1
 
     def _rescore(self, unit: Unit, stats: dict) -> None:
-        """Add missing metrics to a finished unit from its stored reconstructions (no re-encoding)."""
+        """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files
+        (no re-encoding)."""
         rows = stats["rows"]
+        for row in rows:
+            row["oracle"] = unit.codec.preset.oracle
         stored = {s["__key__"]: s for s in iter_samples(unit.tar)} if unit.tar.is_file() else {}
         items = {item.key: item for item in unit.shard.items()}
         ok = [r for r in rows if r["status"] == "ok"]
         missing = [m for m in self.scorer.image_metrics if m.name not in stats["metrics"]]
-        recs = [Image.open(io.BytesIO(stored[r["key"]]["png"])).convert("RGB") for r in ok]
-        refs = [load_rgb(items[r["key"]].data) for r in ok]
-        for row, scores in zip(ok, self.scorer.score(recs, refs, only=[m.name for m in missing]), strict=True):
-            row["scores"].update(scores)
+        fidelity = semantic_fidelity.file_scores(
+            [stored[r["key"]]["bitstream"] for r in ok], [items[r["key"]].prompt for r in ok]
+        )
+        for row, scores in zip(ok, fidelity, strict=True):
+            row.update(scores)
+        if missing:
+            recs = [Image.open(io.BytesIO(stored[r["key"]]["png"])).convert("RGB") for r in ok]
+            refs = [load_rgb(items[r["key"]].data) for r in ok]
+            for row, scores in zip(ok, self.scorer.score(recs, refs, only=[m.name for m in missing]), strict=True):
+                row["scores"].update(scores)
         samples = {
             r["key"]: (
                 stored[r["key"]]["bitstream"],
@@ -293,6 +306,12 @@ def compress(
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers
     report = Compressor(out, scorer, workers, progress=progress, in_process=in_process).run(units)
+    oracles = [c.name for c in codecs if c.preset.oracle]
+    natural = [s.name for s in sources if s.kind != "aigi"]
+    if oracles and natural:
+        report.notes.append(
+            f"{', '.join(oracles)} read the generation prompt, which {', '.join(natural)} do not have: not run there"
+        )
     bench = write_benchmark(
         out,
         anchor=anchor,

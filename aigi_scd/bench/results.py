@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
 from aigi_scd.dataset.files import read_json
 
 BASE_COLUMNS = [
@@ -25,6 +26,7 @@ BASE_COLUMNS = [
     "source_kind",
     "origin",
     "codec",
+    "oracle",
     "target_bpp",
     "config",
     "unit",
@@ -38,6 +40,7 @@ BASE_COLUMNS = [
     "decode_seconds",
     "bitstream_sha256",
     "error",
+    *SEMANTIC_COLUMNS,
 ]
 
 GROUP = ["source_kind", "source", "codec", "target_bpp"]
@@ -73,8 +76,10 @@ def load_results(out: Path, leave_out: Collection[Path] = ()) -> tuple[pd.DataFr
             flat.update(row.get("scores") or {})
             rows.append(flat)
     frame = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *metrics])
-    for column in ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]:
+    numeric = ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]
+    for column in [*numeric, *SEMANTIC_COLUMNS]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["oracle"] = np.array([value is True for value in frame["oracle"]], dtype=bool)  # older rows: not oracle
     for column in metrics:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame = frame.sort_values(["source_kind", "source", "codec", "target_bpp", "key"], kind="stable")
@@ -120,6 +125,7 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
             "source_kind": kind,
             "source": source,
             "codec": codec,
+            "oracle": bool(sub["oracle"].any()),
             "target_bpp": target,
             "images": len(sub),
             "ok": len(ok),
@@ -131,6 +137,10 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
         row["min_bpp_mean"] = float(unreachable.mean()) if len(unreachable) else math.nan
         row["encode_seconds_mean"] = mean_ci95(ok["encode_seconds"])[0]
         row["decode_seconds_mean"] = mean_ci95(ok["decode_seconds"])[0]
+        for name in SEMANTIC_COLUMNS:
+            values = ok[name].dropna()
+            row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)
+            row[f"{name}_n"] = len(values)
         for name in metrics:
             values = ok[name].dropna()
             row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)

@@ -10,6 +10,19 @@ import pandas as pd
 
 from aigi_scd.bench.metrics import metric_info
 from aigi_scd.bench.results import KIND_LABEL
+from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
+
+SEMANTIC_HEADERS = {
+    "semantic_object_recall": "object recall ↑",
+    "semantic_object_precision": "object precision ↑",
+    "semantic_description_similarity": "description sim ↑",
+}
+ORACLE_MARK = " (oracle)"
+
+
+def codec_label(row) -> str:
+    """The codec's name, marked when its semantic layer is the generation prompt (an oracle)."""
+    return row["codec"] + (ORACLE_MARK if bool(row.get("oracle", False)) else "")
 
 
 def codec_order_of(values: Sequence[str], preferred: Sequence[str] | None) -> list[str]:
@@ -47,7 +60,12 @@ SUMMARY_NOTE = (
     "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
     "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
     "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
-    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI."
+    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.\n\n"
+    "Semantic fidelity (AIGI sets, MISC files): how well the semantic layer a file carries matches the "
+    "generation prompt — object recall and precision (names paired by all-MiniLM-L6-v2 similarity ≥ 0.7) "
+    "and the similarity of the description to the prompt. Codecs marked (oracle) take their semantic layer "
+    "from the generation prompt itself, which no real encoder has: compare them with each other, not with "
+    "codecs whose semantics come from a vision-language model."
 )
 
 
@@ -67,21 +85,23 @@ def summary_tables(
     if summary.empty:
         return []
     set_names = [c for c in ("fid", "kid") if c in summary.columns]
-    headers = ["codec", "target bpp", "bpp", "reached"]
-    headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
-    headers += [f"{m} ↓" for m in set_names] + ["enc s", "dec s"]
     tables = []
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
+        semantic = [c for c in SEMANTIC_COLUMNS if f"{c}_n" in sub.columns and sub[f"{c}_n"].fillna(0).sum() > 0]
+        headers = ["codec", "target bpp", "bpp", "reached"]
+        headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
+        headers += [f"{m} ↓" for m in set_names] + [SEMANTIC_HEADERS[c] for c in semantic] + ["enc s", "dec s"]
         rows = []
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 if row["ok"] == 0:
-                    cells = [codec, f"{row['target_bpp']:g}", "unreachable", _reached(row)]
-                    cells += ["–"] * (len(metrics) + len(set_names)) + ["–", "–"]
+                    cells = [codec_label(row), f"{row['target_bpp']:g}", "unreachable", _reached(row)]
+                    cells += ["–"] * (len(metrics) + len(set_names) + len(semantic)) + ["–", "–"]
                 else:
-                    cells = [codec, f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
+                    cells = [codec_label(row), f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
                     cells += [_cell(row[f"{m}_mean"], row[f"{m}_ci95"]) for m in metrics]
                     cells += [fmt(row[m]) for m in set_names]
+                    cells += [_cell(row[f"{c}_mean"], row[f"{c}_ci95"]) for c in semantic]
                     cells += [f"{row['encode_seconds_mean']:.2f}", f"{row['decode_seconds_mean']:.2f}"]
                 rows.append(cells)
         title = f"{source} ({KIND_LABEL.get(kind, kind)}, {int(sub['images'].max())} images)"
@@ -114,7 +134,7 @@ def screen_summary(summary: pd.DataFrame, metrics: list[str], codec_order: Seque
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 bpp = fmt(row["bpp_mean"]) if row["ok"] else "unreach."
-                line = f"  {codec:<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
+                line = f"  {codec_label(row):<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
                 line += "".join(f"{fmt(row[f'{m}_mean']):>12}" for m in shown)
                 lines.append(line)
     return "\n".join(lines)

@@ -149,6 +149,8 @@ def compress(
         click.echo(f"  error: {example}")
     for line in describe_left_out(bench["left_out"], target_dir):
         click.echo(line)
+    for note in report.notes:
+        click.echo(f"  note: {note}")
     folder = benchmark_dir(target_dir)
     click.echo(
         f"Tables and plots in {folder}: summary.md, results.parquet, rd_*.png, bd_rate.csv (anchor {bench['anchor']})."

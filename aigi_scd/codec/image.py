@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -96,8 +97,9 @@ def bpp(num_bytes: int, width: int, height: int) -> float:
 
 
 def budget_bytes(target_bpp: float, width: int, height: int) -> int:
-    """The most bytes a file may have to stay at or under `target_bpp`."""
-    return int(target_bpp * width * height / 8.0)
+    """The most bytes a file may have to stay at or under `target_bpp` (a bpp computed from a byte count, such
+    as a reported smallest bpp, gives that byte count back despite floating-point rounding)."""
+    return math.floor(target_bpp * width * height / 8.0 + 1e-6)
 
 
 # Output formats for a decoded image, by file extension: PNG is lossless; the others are for viewing.

@@ -69,8 +69,13 @@ class SemanticConfig(_Checked):
     backend: Literal["none", "prompt", "vlm"] = "none"
     model: str | None = None
     max_new_tokens: int = 384
+    max_pixels: int = 1280 * 28 * 28  # the VLM sees at most this many pixels (Qwen2.5-VL: ~1280 visual tokens)
     device: str = "auto"
     dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 28 * 28 * 4:
+            raise ValueError(f"max_pixels must be at least {28 * 28 * 4} (four 28-pixel patches): {self.max_pixels}")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class MapsConfig(_Checked):
 @dataclass(frozen=True)
 class PixelConfig(_Checked):
     speed: int = 4
-    search_speed: int = 8
+    search_speed: int = 10
     scales: list[float] = field(default_factory=lambda: [2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0])
     finalists: int = 2
     min_fill: float = 0.9
@@ -93,15 +98,35 @@ class PixelConfig(_Checked):
 
 @dataclass(frozen=True)
 class DecoderConfig(_Checked):
+    """The decoder; for ``diffusion`` the passes of docs/misc-decoder.md: one region pass per object
+    (`region_*`), then the whole-image pass guided by the description (`steps`, `strength`, `guidance`)."""
+
     backend: Literal["resize", "diffusion"] = "resize"
     model: str | None = None
-    steps: int = 30
+    revision: str | None = None
+    variant: str | None = None  # e.g. fp16: the repo's half-precision weight files (as the sdxl card loads them)
+    steps: int = 40
     strength: float = 0.5
+    guidance: float = 7.0
+    region_steps: int = 5
     region_strength: float = 0.6
-    guidance: float = 5.0
+    region_guidance: float = 3.5
+    negative_prompt: str = "blurry, low quality"
+    feather: float = 0.25  # soft-mask ramp inside a region, in grid cells
+    color_fix: bool = True  # keep the pixel layer's low frequencies (DiffBIR's colour correction)
     seed: int = 0
     device: str = "auto"
     dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        for key in ("steps", "region_steps"):
+            if not 1 <= getattr(self, key) <= 1000:
+                raise ValueError(f"{key} must be 1..1000, got {getattr(self, key)}")
+        for key in ("strength", "region_strength"):
+            if not 0.0 < getattr(self, key) <= 1.0:
+                raise ValueError(f"{key} must be in (0, 1], got {getattr(self, key)}")
+        if not 0.0 <= self.feather <= 4.0:
+            raise ValueError(f"feather must be 0..4 grid cells, got {self.feather}")
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,18 @@ class CodecPreset:
         if self.kind == "misc":
             if self.id is None or not 1 <= self.id <= 255:
                 raise ValueError("a misc preset needs an integer id in 1..255 (stored in its files)")
+            decoder = self.decoder or DecoderConfig()
+            if decoder.backend == "resize":  # a file carries nothing its decoder does not read
+                if self.semantic is not None and self.semantic.backend != "none":
+                    raise ValueError(
+                        f"semantic.backend {self.semantic.backend!r} writes text the resize decoder never reads; "
+                        "use semantic: {backend: none} or a diffusion decoder"
+                    )
+                if self.maps is not None and self.maps.backend != "none":
+                    raise ValueError(
+                        f"maps.backend {self.maps.backend!r} writes region maps the resize decoder never reads; "
+                        "use maps: {backend: none} or a diffusion decoder"
+                    )
         elif any(x is not None for x in (self.semantic, self.maps, self.pixel, self.decoder)):
             raise ValueError(f"semantic/maps/pixel/decoder apply to kind 'misc' only, not {self.kind!r}")
         for level, value in self.levels.items():
@@ -130,6 +167,12 @@ class CodecPreset:
                 raise ValueError(f"level {level!r} must be a positive bpp, got {value!r}")
         if self.default_bpp is not None and (not math.isfinite(self.default_bpp) or self.default_bpp <= 0):
             raise ValueError(f"default_bpp must be a positive bpp, got {self.default_bpp!r}")
+
+    @property
+    def oracle(self) -> bool:
+        """A MISC preset whose semantic layer is the sample's generation prompt: an oracle no real encoder has,
+        so its rows are reported apart from those of a vision-language model."""
+        return self.kind == "misc" and self.semantic is not None and self.semantic.backend == "prompt"
 
     def target(self, bpp: float | None = None, level: str | None = None) -> float | None:
         """The target bitrate from an explicit bpp or a named level; None means the codec's default."""
