@@ -24,10 +24,13 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from aigi_scd.bench.tables import ORACLE_MARK, SEMANTIC_HEADERS
+
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*")
 BOUND = re.compile(r"^(threshold|min_\w+|max_\w+)$")
-# Method constants the summary note states: the CI level, and the smallest side pyiqa's ms_ssim accepts.
-NOTE_CONSTANTS = {"95% CI": "95", "161 pixels": "161"}
+# Method constants the summary note states: the CI level, the smallest side pyiqa's ms_ssim accepts, and the
+# similarity at which semantic fidelity pairs two object names (bench/semantic_fidelity.py).
+NOTE_CONSTANTS = {"95% CI": "95", "161 pixels": "161", "similarity ≥ 0.7": "0.7"}
 # The definition of bpp, in the compressed sets' description.
 TEXT_CONSTANTS = {**NOTE_CONSTANTS, "bpp = 8 × bytes": "8"}
 
@@ -45,6 +48,8 @@ def mean_ci(values: pd.Series) -> tuple[float, float]:
         return math.nan, math.nan
     if len(data) == 1:
         return float(data[0]), math.nan
+    if stats.sem(data) == 0:  # every value equal (say, a recall of 0 on every image): no spread, a CI of ± 0
+        return float(data.mean()), 0.0
     low, high = stats.t.interval(0.95, len(data) - 1, loc=data.mean(), scale=stats.sem(data))
     return float(data.mean()), float((high - low) / 2)
 
@@ -215,7 +220,9 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
     source = match["source"]
     mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
     assert int(match["images"]) == mine[["source", "key"]].drop_duplicates().shape[0]
-    metrics = [h.rsplit(" ", 1)[0] for h in headers[4:-2]]
+    column_of = {header: column for column, header in SEMANTIC_HEADERS.items()}  # e.g. "object recall ↑"
+    metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[4:-2]]
+    rows = [[r[0].removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
     assert headers[:4] == ["codec", "target bpp", "bpp", "reached"] and headers[-2:] == ["enc s", "dec s"]
     assert {(r[0], float(r[1])) for r in rows} == set(zip(mine["codec"], mine["target_bpp"], strict=True))
     for row in rows:

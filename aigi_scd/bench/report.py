@@ -11,6 +11,7 @@ library can be fetched, and the comparison needs only two stacked images and a c
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 import re
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from aigi_scd.bench.metrics import metric_info
 from aigi_scd.bench.results import KIND_LABEL, benchmark_dir
 from aigi_scd.bench.sources import load_rgb
 from aigi_scd.bench.tables import SUMMARY_NOTE, codec_order_of, fmt, summary_tables
+from aigi_scd.codec.errors import ImageInputError
 from aigi_scd.dataset.contents import read_members
 from aigi_scd.dataset.files import read_json, write_bytes_atomic
 from aigi_scd.dataset.png import encode_png
@@ -107,13 +109,19 @@ def _originals(out: Path, rows: pd.DataFrame, sources: dict[str, Any]) -> dict[t
                 if image is not None:  # a PNG; an imported original may be a JPEG or WebP
                     meta = json.loads(members[f"{key}.json"]) if f"{key}.json" in members else {}
                     prompt = (meta.get("prompt") or {}).get("text")
-                    found[(source, key)] = (encode_png(load_rgb(image)), prompt)
+                    _add(found, (source, key), image, prompt)
         else:
             root = Path((sources.get(source) or {}).get("root") or "")
             path = root / origin
             if path.is_file():
-                found[(source, keys[0])] = (encode_png(load_rgb(path.read_bytes())), None)
+                _add(found, (source, keys[0]), path.read_bytes(), None)
     return found
+
+
+def _add(found: dict[tuple[str, str], tuple[bytes, Any]], where: tuple[str, str], data: bytes, prompt: Any) -> None:
+    """An original the page can show; one no codec could read (its rows are errors) is left out of the page."""
+    with contextlib.suppress(ImageInputError):
+        found[where] = (encode_png(load_rgb(data)), prompt)
 
 
 def _reconstructions(out: Path, rows: pd.DataFrame) -> dict[tuple[str, str], bytes]:
@@ -153,7 +161,7 @@ def build_sets(
     codecs = codec_order_of(list(frame["codec"].unique()), codec_order)
     targets = sorted(frame["target_bpp"].unique())
     for (kind, source), rows in frame.groupby(["source_kind", "source"], sort=False):
-        keys = sorted(rows["key"].unique())
+        keys = sorted(rows.loc[rows["width"].notna(), "key"].unique())  # not originals no codec could read
         chosen = set(spread(keys, images_per_set))
         picked = rows[rows["key"].isin(chosen)]
         originals = _originals(out, picked, manifest.get("sources", {}))
