@@ -65,10 +65,39 @@ from aigi_scd.cli.app import cli, reproduce_command
 )
 @click.option(
     "--batch-size",
+    default=None,
+    metavar="N|auto",
+    help="Prompts per pipeline call [the card's speed.batch_size; auto: the most that fit the GPU's free memory, "
+    "4 on CPU]. An out-of-memory halves it and retries. Does not change which samples are made.",
+)
+@click.option(
+    "--workers",
     type=int,
-    default=4,
-    show_default=True,
-    help="Prompts per pipeline call. Does not change which samples are made.",
+    default=None,
+    help="CPU worker processes for PNG encoding, hashing and CPU filters, beside generation [one per core, "
+    "shared among the ranks on a machine]; 0 does that work in this process.",
+)
+@click.option(
+    "--fuse-qkv/--no-fuse-qkv",
+    default=None,
+    help="One matmul for each attention layer's query, key and value [the card's, on CUDA].",
+)
+@click.option(
+    "--channels-last/--no-channels-last",
+    default=None,
+    help="Convolutions in NHWC memory layout [the card's, on CUDA].",
+)
+@click.option(
+    "--compile/--no-compile",
+    "compile_",
+    default=None,
+    help="torch.compile the denoiser and decoder; kernels are cached in the cache folder across runs [the card's, "
+    "on CUDA].",
+)
+@click.option(
+    "--cuda-graphs/--no-cuda-graphs",
+    default=None,
+    help="With --compile, replay each step as a CUDA graph (reduce-overhead) [the card's: off].",
 )
 @click.option(
     "--shard-size",
@@ -134,6 +163,11 @@ def build(
     images_per_prompt,
     seed,
     batch_size,
+    workers,
+    fuse_qkv,
+    channels_last,
+    compile_,
+    cuda_graphs,
     shard_size,
     preset,
     device,
@@ -156,8 +190,10 @@ def build(
     Examples:
       aigi-scd build --models tiny-sdxl,tiny-pixart --num-prompts 6 --seed 0 --out out/tiny
       aigi-scd build --models flux-schnell --offload model --out out/flux   # a 24 GB GPU
+      accelerate launch --multi_gpu -m aigi_scd build --models sdxl --out out/sdxl   # every GPU, shards shared out
+      torchrun --nproc_per_node 2 -m aigi_scd build --models tiny-sdxl --out out/t   # two CPU processes
     """
-    from aigi_scd.build.run import BuildConfig, Runtime
+    from aigi_scd.build.run import BuildConfig, Runtime, parse_batch_size
     from aigi_scd.build.run import build as run_build
     from aigi_scd.filters.preset import default_preset_name, load_filter_preset
     from aigi_scd.pipelines.card import load_cards
@@ -171,6 +207,7 @@ def build(
     for line in prompt_set.summary():
         click.echo(line)
     preset = preset or default_preset_name(cards)
+    batch = parse_batch_size(batch_size)
     config = BuildConfig(
         cards=cards,
         prompts=prompts,
@@ -184,6 +221,11 @@ def build(
         click.get_current_context(),
         leave_out=(
             "batch_size",
+            "workers",
+            "fuse_qkv",
+            "channels_last",
+            "compile_",
+            "cuda_graphs",
             "device",
             "dtype",
             "offload",
@@ -196,7 +238,12 @@ def build(
         resolved={"num_prompts": len(prompts), "preset": preset},
     )
     runtime = Runtime(
-        batch_size=batch_size,
+        batch_size=batch,
+        workers=workers,
+        fuse_qkv=fuse_qkv,
+        channels_last=channels_last,
+        compile=compile_,
+        cuda_graphs=cuda_graphs,
         device=device,
         dtype=dtype,
         cache_dir=cache_dir,
@@ -206,6 +253,8 @@ def build(
         vae_slicing=vae_slicing,
     )
     report = run_build(config, out, runtime, overwrite=overwrite, command=command)
+    if report.rank != 0:
+        return  # rank 0 reports the whole build
     click.echo(f"\n{'model':<20} {'kept':>6} {'rejected':>9} {'shards':>7} {'resumed':>8} {'seconds':>8}")
     for m in report.models:
         click.echo(f"{m.name:<20} {m.kept:>6} {m.rejected:>9} {m.shards:>7} {m.shards_skipped:>8} {m.seconds:>8.1f}")
