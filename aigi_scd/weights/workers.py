@@ -4,12 +4,15 @@ filters, codecs, metrics on the CPU).
 Workers start from a fork server (spawn where there is none): the server imports the light modules once,
 and each worker forks from it, so a pool starts in a fraction of a second and never inherits the threads of
 torch or of the accelerator's runtime. Each rank of a distributed run gets its share of the machine's cores.
+A worker ends when the process that started the pool ends, even by SIGKILL (a killed rank, an out-of-memory
+kill): it would otherwise wait forever on its task queue, holding memory and the launcher's output pipe.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -31,6 +34,25 @@ def default_workers() -> int:
     return max(1, machine_cores() // local_ranks)
 
 
+def _end_with_parent() -> None:
+    """Exit this worker as soon as the process that started its pool is gone (its sentinel closes)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="aigi-scd parent watch", daemon=True).start()
+
+
+def _start(initializer: Callable[..., Any] | None, *initargs: Any) -> None:
+    _end_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def process_pool(
     workers: int,
     initializer: Callable[..., Any] | None = None,
@@ -44,4 +66,4 @@ def process_pool(
         context.set_forkserver_preload(list(preload))
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))
