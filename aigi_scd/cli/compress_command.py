@@ -46,7 +46,14 @@ from aigi_scd.cli.app import cli, reproduce_command
     "--workers", type=int, default=None, help="Encoding processes [one per CPU core]; 0 encodes in this process."
 )
 @click.option("--device", default="auto", show_default=True, help="Metrics device: auto (cuda > mps > cpu), cpu, cuda.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per metric batch.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Metric batches on an accelerator, in 1024×1024 images' worth of pixels (8: eight 1024² images, two "
+    "2048² ones): memory per batch does not grow with resolution. On the CPU each worker scores its own images.",
+)
 @click.option(
     "--shard-size", type=int, default=64, show_default=True, help="Images per unit of work for --images folders."
 )
@@ -77,6 +84,7 @@ def compress(
     aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
     aigi-scd compress --images ../shared/data/kodak --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
         --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
+    torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 
     \b
     Writes OUT/compressed/<codec>-<target>/*.tar (bitstream, reconstruction, scores; a dataset config
@@ -113,6 +121,8 @@ def compress(
         progress=not quiet,
         command=command,
     )
+    if bench is None:
+        return  # a rank other than 0: rank 0 reports the whole run
     click.echo(screen_summary(bench["summary"], bench["metrics"], [c.name for c in codecs]))
     click.echo(
         f"\n{report.units} units: {report.encoded} encoded, {report.resumed} already done, {report.rescored} "
