@@ -294,19 +294,7 @@ def sample_features(image_fields: tuple[str, ...] = ("png",)):
                     "scheduler_config": s,
                     "fingerprint": s,
                 },
-                "versions": {
-                    k: s
-                    for k in (
-                        "aigi_scd",
-                        "python",
-                        "torch",
-                        "diffusers",
-                        "transformers",
-                        "pillow",
-                        "numpy",
-                        "imagecodecs",
-                    )
-                },
+                "versions": {k: s for k in VERSION_FIELDS},
                 "timing": {"batch_seconds": f, "image_seconds": f},
                 "imported": {name: imported_types.get(name, s) for name in IMPORTED_FIELDS},
                 "filters": List({"name": s, "score": f, "passed": b, "reason": s}),
