@@ -19,3 +19,12 @@ class OutputDirError(AigiScdError):
 
 class DeviceError(AigiScdError):
     """The device cannot run a model as asked: a precision it lacks, or not enough memory."""
+
+
+class DamagedDataError(AigiScdError):
+    """Files in an output folder do not hold what their stats files or manifest say (truncated, altered,
+    missing). ``problem`` names the file and what is wrong; the message adds how to repair it."""
+
+    def __init__(self, problem: str, fix: str = ""):
+        self.problem = problem
+        super().__init__(f"{problem}; {fix}" if fix else problem)

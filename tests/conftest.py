@@ -60,3 +60,73 @@ def tiny_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-build") / "out"
     run_cli("build", "--models", TINY_MODELS, "--num-prompts", 6, "--seed", 0, "--out", out, "--quiet")
     return out
+
+
+# A build that is quick to kill and rerun: one tiny model, three prompts, one image per shard.
+KILLABLE = ["build", "--models", "tiny-sdxl", "--num-prompts", 3, "--seed", 4, "--shard-size", 1, "--batch-size", 1]
+
+
+@pytest.fixture(scope="session")
+def killable_build(tmp_path_factory) -> tuple[Path, float]:
+    """KILLABLE built once, uninterrupted, in a forked process: (its folder, the seconds from the appearance of
+    its build.json to its end). The reference of the fault-injection and soak tests."""
+    from forked_cli import timed_run
+
+    out = tmp_path_factory.mktemp("killable") / "out"
+    seconds = timed_run([*KILLABLE, "--out", out, "--quiet"], out.parent / "build.log", out / "build.json")
+    return out, seconds
+
+
+COMPRESS_CODECS = "misc-offline,thumb-avif,avif,webp,jpeg"
+
+
+@pytest.fixture(scope="session")
+def crops(tmp_path_factory) -> Path:
+    """Three 192×176 crops of Kodak images: a small natural set."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("kodak-crops") / "kodak3"
+    folder.mkdir()
+    for name in ("kodim01", "kodim05", "kodim23"):
+        Image.open(kodak_dir() / f"{name}.png").convert("RGB").crop((200, 150, 392, 326)).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def natural(crops, tmp_path_factory):
+    """`aigi-scd compress --images CROPS --out OUT` with every offline codec at 0.1 and 0.5 bpp: (out, args, output)."""
+    out = tmp_path_factory.mktemp("compress-natural") / "out"
+    args = ["compress", "--images", crops, "--out", out, "--codecs", COMPRESS_CODECS, "--metrics", "offline"]
+    args += ["--quiet", "--bpp", "0.1,0.5"]
+    first = run_cli(*args)
+    return out, args, first.output
+
+
+@pytest.fixture(scope="session")
+def aigi(tiny_build, tmp_path_factory):
+    """`aigi-scd compress BUILD` on a copy of the tiny build, every offline codec at 0.3 and 1 bpp: (out, args,
+    output)."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("compress-aigi") / "build"
+    shutil.copytree(tiny_build, out)  # the session build stays as other tests expect it
+    args = ["compress", out, "--codecs", COMPRESS_CODECS, "--metrics", "offline", "--quiet", "--bpp", "0.3,1"]
+    first = run_cli(*args)
+    return out, args, first.output
+
+
+@pytest.fixture(scope="session")
+def carded(aigi, tmp_path_factory) -> tuple[Path, str]:
+    """A copy of the compressed tiny build with every page and picture deleted, then `aigi-scd card` on it:
+    (folder, output)."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("carded") / "build"
+    shutil.copytree(aigi[0], out)
+    for name in ("README.md", "DATASHEET.md", "benchmark/report.html", "benchmark/summary.md"):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "pictures", ignore_errors=True)
+    for plot in (out / "benchmark").glob("rd_*.png"):
+        plot.unlink()
+    result = run_cli("card", out)
+    return out, result.output

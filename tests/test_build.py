@@ -163,10 +163,12 @@ def test_rejected_images_go_to_rejects_with_their_reason(tmp_path):
         assert meta["verdict"] == "reject" and meta["reason"].startswith("not_blank: near-constant image")
         Image.open(io.BytesIO(sample["png"])).verify()
     assert not list((out / "data" / "tiny-sdxl").glob("*.tar"))
-    assert "| tiny-sdxl | not_blank | 3 |" in (out / "README.md").read_text()
+    # source | filter | threshold | checked | passed | rejected | pass rate | ...
+    assert "| tiny-sdxl | not_blank | min_std 1000 | 3 | 0 | 3 | 0.0% |" in (out / "README.md").read_text()
 
 
 @pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--images-per-prompt", "0"], ["--num-prompts", "0"]])
 def test_bad_numbers_are_refused_clearly(tmp_path, bad):
     result = run_cli("build", "--models", "tiny-sdxl", "--out", tmp_path / "o", *bad, check=False)
-    assert result.exit_code != 0 and "at least 1" in result.output
+    assert result.exit_code == 2 and f"Invalid value for '{bad[0]}': 0 is not in the range x>=1" in result.output
+    assert not (tmp_path / "o").exists()  # refused while parsing: before any prompt is made or folder created

@@ -86,3 +86,36 @@ def test_object_names_longer_than_the_text_encoder_are_truncated(photo):
     regions = get_codec("misc-tiny").regions
     maps = regions.maps(photo, Semantics("x", [SemanticObject("stripe" * 100), SemanticObject("door")]))
     assert [m.shape for m in maps] == [(8, 8), (8, 8)]
+
+
+def test_the_tiny_vlm_reads_the_prompt_qwen25_vl_reads(photo):
+    """The tiny model carries Qwen2.5-VL's published chat template: the prompt rendered for it is the real one."""
+    from aigi_scd.codec.tiny_models import QWEN25_VL_CHAT_TEMPLATE
+    from aigi_scd.codec.vlm import INSTRUCTION
+
+    processor, _, _ = get_codec("misc-tiny").semantic.loaded()
+    assert processor.chat_template == QWEN25_VL_CHAT_TEMPLATE
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    assert text == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+        f"<|vision_start|><|image_pad|><|vision_end|>{INSTRUCTION}<|im_end|>\n<|im_start|>assistant\n"
+    )
+    inputs = processor(text=[text], images=[photo], return_tensors="pt")
+    frames, rows, cols = (int(v) for v in inputs["image_grid_thw"][0])
+    pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert int((inputs["input_ids"][0] == pad).sum()) == frames * rows * cols // 4  # one token per 2×2 patches
+
+
+def test_the_vlm_sees_at_most_max_pixels():
+    from aigi_scd.codec.presets import SemanticConfig
+    from aigi_scd.codec.vlm import VlmSemantics, cap_pixels
+
+    big = Image.new("RGB", (4000, 3000), (80, 90, 100))
+    capped = cap_pixels(big, 1280 * 28 * 28)
+    assert capped.size[0] * capped.size[1] <= 1280 * 28 * 28 and abs(capped.size[0] / capped.size[1] - 4 / 3) < 0.01
+    assert cap_pixels(photo_small := Image.new("RGB", (96, 64)), 1280 * 28 * 28) is photo_small
+
+    config = SemanticConfig(backend="vlm", model="tiny:qwen2.5-vl", max_new_tokens=4, max_pixels=28 * 28 * 4)
+    _, frame = VlmSemantics(config.model, config).answer(Image.new("RGB", (1200, 800), (10, 200, 30)))
+    assert frame[0] * frame[1] <= 28 * 28 * 4  # the tiny processor alone would allow 16 patches of 28²

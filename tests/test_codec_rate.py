@@ -74,10 +74,59 @@ def test_decoding_twice_gives_identical_pixels():
         assert first.size == image.size
 
 
-def test_prompt_semantics_are_carried_for_ai_generated_images():
-    image = kodak((1,))[0]
-    prompt = {"text": "a red door in a stone wall", "objects": [{"name": "door", "detail": "red wooden door"}]}
-    encoded = get_codec("misc-offline").encode_report(image, 0.05, prompt=prompt)
-    assert encoded.info["layers"]["semantic"] > 0
-    assert encoded.info["semantics"]["objects"] == [{"name": "door", "detail": "red wooden door"}]
-    assert 0.9 * 0.05 <= encoded.bpp <= 0.05
+def test_av1_levels_are_the_installed_encoders_distinct_files():
+    """AV1_LEVELS lists the first libavif quality of each run of qualities that give the same file."""
+    from aigi_scd.codec.av1 import encode_avif
+    from aigi_scd.codec.ratecontrol import AV1_LEVELS
+
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    files = [encode_avif(noise, q, 10) for q in range(101)]
+    firsts = [q for q in range(101) if q == 0 or files[q] != files[q - 1]]
+    assert tuple(firsts) == AV1_LEVELS
+
+
+def test_interpolation_search_agrees_with_a_scan():
+    from aigi_scd.codec.ratecontrol import interpolation_search
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        count = int(rng.integers(1, 70))
+        sizes = np.cumsum(rng.integers(1, 80, count)) + int(rng.integers(0, 500))
+        budget = int(rng.integers(0, int(sizes[-1]) + 100))
+        probes: list[int] = []
+
+        def cost(i: int, sizes=sizes, probes=probes) -> int:
+            probes.append(i)
+            return int(sizes[i])
+
+        found = interpolation_search(cost, budget, count, int(rng.integers(0, count)))
+        fitting = [i for i in range(count) if sizes[i] <= budget]
+        assert found == (fitting[-1] if fitting else None)
+        assert len(probes) <= 2 + 2 * count.bit_length()
+
+
+def test_the_search_reuses_its_encodes_for_a_larger_budget():
+    """A MISC encode that shortens its text asks the same search again with more bytes: no encode is repeated."""
+    from aigi_scd.codec.pixel import PixelOptions, search
+
+    image = kodak((3,))[0]
+    budget = int(0.02 * 768 * 512 / 8)
+    searcher = search(image, PixelOptions())
+    first = searcher.fit(budget)
+    after_first = searcher.encodes
+    second = searcher.fit(budget + 200)
+    fresh = search(image, PixelOptions())
+    assert fresh.fit(budget + 200).avif == second.avif  # the cache changes the cost, not the answer
+    assert searcher.encodes - after_first < fresh.encodes
+    assert first.counted <= budget < second.counted <= budget + 200
+
+
+@pytest.mark.parametrize("name", ["misc-offline", "thumb-avif"])
+def test_an_unreachable_target_reports_a_smallest_bpp_the_codec_reaches(name):
+    image = kodak((7,))[0]
+    codec = get_codec(name)
+    with pytest.raises(TargetUnreachableError) as caught:
+        codec.encode_report(image, 0.001)
+    smallest = caught.value.min_bpp
+    assert 0.001 < smallest < 0.02
+    assert codec.encode_report(image, smallest).bpp <= smallest  # the smallest file really is reachable

@@ -15,7 +15,7 @@ import pandas as pd
 import pyiqa
 import pytest
 import yaml
-from conftest import kodak_dir, run_cli
+from conftest import COMPRESS_CODECS, run_cli
 from PIL import Image
 from random_weights import save_random_fid_inception
 from scipy import stats
@@ -24,37 +24,9 @@ from aigi_scd.bench.metrics import PRESETS
 from aigi_scd.codec import decode_file
 from aigi_scd.dataset.shards import iter_samples
 
-CODECS = "misc-offline,thumb-avif,avif,webp,jpeg"
-CROP_TARGETS = (0.1, 0.5)  # on 192×176 crops: 0.1 is below every full-resolution baseline, 0.5 within reach
+CROP_TARGETS = (0.1, 0.5)  # the fixtures' targets (conftest): on 192×176 crops, 0.1 is below every baseline
 BUILD_TARGETS = (0.3, 1.0)  # 128-pixel noise images need more bits
-
-
-@pytest.fixture(scope="module")
-def crops(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("kodak-crops") / "kodak3"
-    folder.mkdir()
-    for name in ("kodim01", "kodim05", "kodim23"):
-        Image.open(kodak_dir() / f"{name}.png").convert("RGB").crop((200, 150, 392, 326)).save(folder / f"{name}.png")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def natural(crops, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compress-natural") / "out"
-    args = ["compress", "--images", crops, "--out", out, "--codecs", CODECS, "--metrics", "offline", "--quiet"]
-    args += ["--bpp", ",".join(map(str, CROP_TARGETS))]
-    first = run_cli(*args)
-    return out, args, first.output
-
-
-@pytest.fixture(scope="module")
-def aigi(tiny_build, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compress-aigi") / "build"
-    shutil.copytree(tiny_build, out)  # the session build stays as other tests expect it
-    args = ["compress", out, "--codecs", CODECS, "--metrics", "offline", "--quiet"]
-    args += ["--bpp", ",".join(map(str, BUILD_TARGETS))]
-    first = run_cli(*args)
-    return out, args, first.output
+CODECS = COMPRESS_CODECS
 
 
 def results(out: Path) -> pd.DataFrame:
@@ -188,7 +160,7 @@ def test_load_dataset_yields_bitstream_reconstruction_and_scores(natural, aigi):
     assert ds.num_rows == 12 and {r["json"]["source_kind"] for r in ds} == {"aigi"}
 
 
-def test_aigi_sets_use_the_prompt_and_stay_apart_from_natural_ones(aigi):
+def test_aigi_sets_stay_apart_from_natural_ones_and_misc_offline_sends_no_text(aigi):
     out, _, output = aigi
     frame = results(out)
     assert set(frame["source"]) == {"tiny-sdxl", "tiny-pixart"} and set(frame["source_kind"]) == {"aigi"}
@@ -197,7 +169,12 @@ def test_aigi_sets_use_the_prompt_and_stay_apart_from_natural_ones(aigi):
     for (config, _), sample in stored(out).items():
         if config.startswith("misc-offline"):
             layers = json.loads(json.loads(sample["json"])["info"])["layers"]
-            assert "semantic" in layers  # the generation prompt travels as the semantic layer
+            assert set(layers) == {"pixel"}  # its resize decoder reads no text: not a byte of the prompt is sent
+    misc = frame[(frame["codec"] == "misc-offline") & (frame["status"] == "ok")]
+    assert (misc["semantic_object_recall"] == 0).all()  # every generated prompt names objects; the file none
+    assert misc["semantic_object_precision"].isna().all() and misc["semantic_description_similarity"].isna().all()
+    assert frame.loc[frame["codec"] != "misc-offline", "semantic_object_recall"].isna().all()  # no semantic layer
+    assert not frame["oracle"].any()
     assert "tiny-sdxl (AIGI, 6 images)" in output and "all-aigi (AIGI, 12 images)" in output
 
 

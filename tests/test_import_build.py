@@ -41,7 +41,7 @@ def test_two_generated_models_and_an_imported_source(tiny_build, tmp_path):
     assert features["tiny-sdxl"][:3] == ["__key__", "__url__", "png"] and "jpg" not in features["tiny-sdxl"]
     assert {"png", "jpg", "webp"} <= set(features["closed"]) and {"png", "jpg", "webp"} <= set(features["default"])
     card = (out / "README.md").read_text()
-    assert "## Models" in card and "## Imported sources" in card and "Lossy sources: `closed`" in card
+    assert "## Sources" in card and "## Imported sources" in card and "Lossy sources: `closed`" in card
     assert "aigi-scd import" in card.split("## Reproduce")[1] and "aigi-scd build" in card.split("## Reproduce")[1]
 
     everything = datasets.load_dataset(str(out), split="train")
@@ -70,6 +70,18 @@ def test_two_generated_models_and_an_imported_source(tiny_build, tmp_path):
     assert {"tiny-sdxl", "tiny-pixart", "closed", "all-aigi"} <= set(summary["source"])
     assert datasets.load_dataset(str(out), "jpeg-1", split="train").num_rows == 15
     assert datasets.load_dataset(str(out), "closed", split="train").num_rows == 3  # still loads beside them
+    assert "no problems found" in run_cli("verify", out, "--quiet").output  # two models and an import
+
+    # verify reads the imported originals too: one flipped byte in the stored JPEG is found and named.
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    tar = damaged / "data" / "closed" / "train-00000.tar"
+    blob = bytearray(tar.read_bytes())
+    at = blob.index(bytes.fromhex("ffd8ffe0")) + 200  # inside the JPEG member
+    blob[at] ^= 0xFF
+    tar.write_bytes(bytes(blob))
+    found = run_cli("verify", damaged, "--quiet", check=False)
+    assert found.exit_code == 1 and "closed shard 0" in found.output and "jpg's sha256" in found.output
 
     # Rerunning the build resumes it (nothing regenerated) and keeps the imported source.
     args = ["build", "--models", TINY_MODELS, "--num-prompts", 6, "--seed", 0, "--out", out, "--quiet"]
@@ -92,6 +104,7 @@ def test_an_import_first_then_a_build_into_the_same_folder(tmp_path):
     write(closed / "a.png", encoded(70))
     (closed / "a.txt").write_text("a paper boat in a puddle")
     run_cli("import", closed, "--source", "closed", "--out", out, "--filters", "offline", "--quiet")
+    assert run_cli("verify", out, "--quiet").exit_code == 0  # a folder of imports alone verifies too
     refused = run_cli("filter", out, "--preset", "offline", check=False)
     assert refused.exit_code == 1 and "holds only imported sources" in refused.output
     run_cli("build", "--models", "tiny-sdxl", "--num-prompts", 2, "--seed", 0, "--out", out, "--quiet")

@@ -27,3 +27,13 @@ def test_ci_runs_the_readme_test_line():
         ["bash", "-c", "grep -m1 -E '# the tests$' README.md"], cwd=REPO, capture_output=True, text=True
     )
     assert found.stdout.strip() == readme_commands()[1]
+
+
+def test_ci_installs_the_browser_itself_then_runs_the_readme_line():
+    script = (REPO / ".ci" / "run").read_text()
+    update = script.index("apt-get update")
+    install = script.index("apt-get install -y -q chromium chromium-driver")
+    run = script.index('exec bash -euo pipefail -c "$line"')
+    assert update < install < run  # apt's lists first, then the packages, then the tests
+    result = subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

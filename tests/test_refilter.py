@@ -89,8 +89,10 @@ def test_a_stricter_preset_moves_images_to_rejects_and_keeps_counts_consistent(t
     for model in TINY_MODELS.split(","):
         rejected = sum(1 for k in failing if k.startswith(model + "-"))
         rate = f"{100 * (6 - rejected) / 6:.1f}%"
-        assert f"| {model} | piqe | {rejected} | 6 | {rate} |" in card
-        assert f"| {model} | dedup | 0 | {6 - rejected} | {'100.0%' if rejected < 6 else '–'} |" in card
+        # source | filter | threshold | checked | passed | rejected | pass rate | min | median | max
+        assert f"| {model} | piqe | threshold {threshold:g} | 6 | {6 - rejected} | {rejected} | {rate} |" in card
+        dedup = f"{6 - rejected} | {6 - rejected} | 0 | {'100.0%' if rejected < 6 else '–'}"
+        assert f"| {model} | dedup | max_distance 6 | {dedup} |" in card
     assert f"aigi-scd filter {copy} --preset {preset}" in card
     assert yaml.safe_load(card.split("---")[1])["configs"][0]["config_name"] == "default"
     assert not (copy / STAGING).exists() and not list(copy.rglob("*.tmp"))

@@ -51,10 +51,18 @@ def test_keys_with_dots_are_refused(tmp_path):
         AtomicTarWriter(tmp_path / "t.tar").write("model-v1.5-abc", {"json": b"{}"})
 
 
-def test_stats_mark_done_and_bad_stats_count_as_unfinished(tmp_path):
+def test_stats_mark_done_and_an_unreadable_one_is_named_never_skipped_in_silence(tmp_path):
+    from aigi_scd.dataset.integrity import resumable_shards
+    from aigi_scd.errors import DamagedDataError
+
     data = tmp_path / "data" / "m"
-    write_json_atomic(data / "00000.stats.json", {"kept": 1})
+    done = {"kept": 0, "rejected": 0, "keys": []}
+    write_json_atomic(data / "00000.stats.json", done)
     data.joinpath("00001.stats.json").write_text("{ half a file")
-    assert finished_shards(tmp_path, "m") == {0: {"kept": 1}}
+    with pytest.raises(DamagedDataError, match=r"00001.stats.json: the shard's stats file is unreadable .*verify"):
+        finished_shards(tmp_path, "m")  # card counts, compress and filter must not drop the shard in silence
+    warnings = []
+    assert resumable_shards(tmp_path, "m", warnings.append) == {0: done}  # a resuming build redoes it, saying so
+    assert len(warnings) == 1 and "m shard 1" in warnings[0] and "making it again" in warnings[0]
     discard_shard(tmp_path, "m", 1)
     assert not (data / "00001.stats.json").exists()

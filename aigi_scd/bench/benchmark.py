@@ -1,4 +1,5 @@
-"""Write every file of ``OUT/benchmark/``, derived only from the per-unit stats files of `compress`.
+"""Write every file of ``OUT/benchmark/``, derived only from the per-unit stats files of `compress` whose units
+still match their sources (others are left out and reported: :mod:`aigi_scd.bench.stale`).
 
 ``benchmark/results.parquet``  one row per image × codec × target (status ok / unreachable / error)
 ``benchmark/summary.csv|.md``  mean and 95% CI per source × codec × target (+ set-level FID/KID)
@@ -13,12 +14,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from aigi_scd.bench.bdrate import bd_rates
 from aigi_scd.bench.plots import rd_plot
-from aigi_scd.bench.results import benchmark_dir, load_results, summarize
+from aigi_scd.bench.results import ALL_AIGI, benchmark_dir, load_results, summarize
 from aigi_scd.bench.set_scores import update_set_scores
+from aigi_scd.bench.stale import current_sources, unit_issues
 from aigi_scd.bench.tables import summary_markdown
-from aigi_scd.dataset.files import write_bytes_atomic
+from aigi_scd.dataset.files import ensure_dir, write_bytes_atomic
+
+
+def smallest_sides(frame: pd.DataFrame) -> dict[str, float]:
+    """Each set's smallest image side in pixels (and all-aigi's), for plots that explain a missing metric."""
+    if frame.empty:
+        return {}
+    side = frame[["width", "height"]].min(axis=1)
+    found = {str(k): float(v) for k, v in side.groupby(frame["source"]).min().items()}
+    aigi = side[frame["source_kind"] == "aigi"]
+    if len(aigi):
+        found[ALL_AIGI] = float(aigi.min())
+    return found
 
 
 def write_benchmark(
@@ -31,9 +47,11 @@ def write_benchmark(
 ) -> dict[str, Any]:
     """(Re)write every benchmark file from the stats files; returns the frames and the paths written."""
     folder = benchmark_dir(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    frame, metrics = load_results(out)
-    set_scores = update_set_scores(out, frame, scorer, sources or {}, progress)
+    ensure_dir(folder)
+    current = current_sources(out, (sources or {}).values())
+    left_out = unit_issues(out, current)
+    frame, metrics = load_results(out, leave_out=left_out)
+    set_scores = update_set_scores(out, frame, scorer, current.by_name, progress)
     summary = summarize(frame, metrics, set_scores)
     written = []
 
@@ -47,8 +65,9 @@ def write_benchmark(
     written += [folder / "summary.csv", folder / "summary.md"]
 
     plotted = [*metrics, *[c for c in ("fid", "kid") if c in summary.columns]] if not summary.empty else []
+    sides = smallest_sides(frame)
     for metric in plotted:
-        write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order))
+        write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order, sides))
         written.append(folder / f"rd_{metric}.png")
 
     codecs = list(summary["codec"].unique()) if not summary.empty else []
@@ -56,4 +75,14 @@ def write_benchmark(
     bd = bd_rates(summary, metrics, anchor) if anchor else bd_rates(summary.iloc[0:0], [], "")
     write_bytes_atomic(folder / "bd_rate.csv", bd.to_csv(index=False).encode("utf-8"))
     written.append(folder / "bd_rate.csv")
-    return {"results": frame, "metrics": metrics, "summary": summary, "bd_rate": bd, "anchor": anchor, "paths": written}
+    return {
+        "results": frame,
+        "metrics": metrics,
+        "summary": summary,
+        "bd_rate": bd,
+        "anchor": anchor,
+        "codec_order": list(codec_order or []),
+        "paths": written,
+        "left_out": left_out,  # stats file → why its unit is not in the tables
+        "unchecked": current.unknown,  # source → why its units could not be checked against it
+    }

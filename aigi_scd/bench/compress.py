@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.bench import encode_worker
+from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.encode_worker import ScoreSpec
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs_models
+from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
 from aigi_scd.bench.sources import Item, Source, load_rgb
 from aigi_scd.bench.units import Unit, UnitWriter, plan_units, result_row, unit_state
-from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.files import ensure_dir, read_json, read_json_or_explain, write_json_atomic
 from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.errors import ConfigError
 from aigi_scd.iqa import MetricInfo
@@ -54,6 +55,7 @@ class CompressReport:
     errors: int = 0
     seconds: float = 0.0
     error_examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +193,7 @@ class Compressor:
         pending.writer.rows.append(row)
         if row["status"] != "ok":
             return
+        row.update(semantic_fidelity.file_scores([result["bitstream"]], [pending.item.prompt])[0])
         row["scores"] = result.get("scores", {})
         if "scores" in result or not self.metrics:  # scored by its worker
             pending.writer.add(row, _sample(result))
@@ -244,8 +247,11 @@ class Compressor:
             bar.close()
 
     def _rescore(self, unit: Unit) -> None:
-        """Add missing metrics to a finished unit from its stored reconstructions (no re-encoding)."""
+        """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files (no
+        re-encoding)."""
         stats = read_json(unit.stats)
+        for row in stats["rows"]:
+            row["oracle"] = unit.codec.preset.oracle
         rows = {r["key"]: r for r in stats["rows"]}
         missing = [m for m in self.metrics if m not in stats["metrics"]]
         metrics = list(dict.fromkeys([*stats["metrics"], *missing]))
@@ -257,9 +263,12 @@ class Compressor:
             for stored in stored_samples:
                 key = stored["__key__"]
                 item = next(i for i in items if i.key == key)  # originals in the same (plan) order
-                if self.pool is not None and self.score_spec is not None:
+                rows[key].update(semantic_fidelity.file_scores([stored["bitstream"]], [item.prompt])[0])
+                if not missing:
+                    work: Future | dict = {}
+                elif self.pool is not None and self.score_spec is not None:
                     args = (self.score_spec, stored["png"], item.data, missing)
-                    work: Future | dict = self.pool.submit(encode_worker.score_one, *args)
+                    work = self.pool.submit(encode_worker.score_one, *args)
                 else:
                     work = self.scorer.score([load_rgb(stored["png"])], [load_rgb(item.data)], only=missing)[0]
                 self._submit(Pending(writer, None, work, row=rows[key], stored=stored))
@@ -285,13 +294,22 @@ def _by_shard(units: list[Unit]) -> list[list[Unit]]:
     return groups
 
 
-def _record_sources(out: Path, sources: list[Source], command: str | None) -> None:
-    """``compress.json``: which sets the output holds (merged over runs) and the last command."""
+def _record_sources(
+    out: Path, sources: list[Source], command: str | None, codecs: list[str], anchor: str | None
+) -> None:
+    """``compress.json``: which sets the output holds (merged over runs), and the last command with its codec order
+    and anchor (so `aigi-scd card` redraws the tables as this run did)."""
     path = Path(out) / "compress.json"
-    manifest = read_json(path) if path.is_file() else {"sources": {}}
+    fix = "delete it and run again (it is written anew with the sets of that run)"
+    manifest = read_json_or_explain(path, "the list of compressed sets", fix) if path.is_file() else {"sources": {}}
     for source in sources:
-        manifest["sources"][source.name] = {"kind": source.kind, "root": str(source.root), "images": source.size}
+        entry = {"kind": source.kind, "root": str(source.root), "images": source.size}
+        if source.shard_size is not None:
+            entry["shard_size"] = source.shard_size  # so `verify` and the tables can redo the split
+        manifest["sources"][source.name] = entry
     manifest["command"] = command
+    manifest["codecs"] = codecs
+    manifest["anchor"] = anchor
     write_json_atomic(path, manifest)
 
 
@@ -310,19 +328,22 @@ def compress(
     anchor: str | None = None,
     progress: bool = True,
     command: str | None = None,
+    report_images: int = DEFAULT_REPORT_IMAGES,
 ) -> tuple[CompressReport, dict[str, Any]]:
-    """Compress and score every source with every codec at every target, then (re)write the benchmark files
-    and the dataset card. Everything that can fail for lack of weights fails before the first unit. On a rank
-    other than 0 the benchmark is None (rank 0 writes it)."""
+    """Compress and score every source with every codec at every target, then (re)write the benchmark files,
+    the report and the card. Everything that can fail for lack of weights fails before the first unit. On a rank
+    other than 0 the benchmark is None (rank 0 writes it, once every rank's units are done)."""
     from aigi_scd.bench.benchmark import write_benchmark
     from aigi_scd.bench.metrics import DEFAULT_CLIP_MODEL
-    from aigi_scd.dataset.compressed_card import write_compress_card
+    from aigi_scd.bench.publish import publish
 
     out = Path(out)
     device = pick_device(device)
     ranks = current_ranks(cpu=device == "cpu")
     device = ranks.device(device)
     check_output(out, is_build)
+    if report_images < 1:
+        raise ConfigError(f"--report-images must be at least 1, got {report_images}")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
@@ -336,8 +357,8 @@ def compress(
             encode_worker.remember_codec(choice.spec, codec)
     scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
     if ranks.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        _record_sources(out, sources, command)
+        ensure_dir(out, "choose another --out")
+        _record_sources(out, sources, command, [c.name for c in codecs], anchor)
     ranks.barrier()
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers
@@ -351,8 +372,14 @@ def compress(
         score_in_workers=device == "cpu",
     )
     report = compressor.run(units)
+    oracles = [c.name for c in codecs if c.preset.oracle]
+    natural = [s.name for s in sources if s.kind != "aigi"]
+    if oracles and natural:
+        report.notes.append(
+            f"{', '.join(oracles)} read the generation prompt, which {', '.join(natural)} do not have: not run there"
+        )
     if not ranks.is_main:
-        return report, None  # rank 0 writes the tables and the card, once every rank's units are done
+        return report, None  # rank 0 writes the tables, the report and the card, once every rank's units are done
     bench = write_benchmark(
         out,
         anchor=anchor,
@@ -361,10 +388,5 @@ def compress(
         sources={s.name: s for s in sources},
         progress=progress,
     )
-    if is_build:
-        from aigi_scd.dataset.card import write_dataset_card
-
-        write_dataset_card(out)
-    else:
-        write_compress_card(out)
+    publish(out, benchmark=bench, report_images=report_images)
     return report, bench

@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from aigi_scd.bench.sources import load_rgb
-from aigi_scd.codec import TargetUnreachableError, get_codec
+from aigi_scd.codec import ImageInputError, TargetUnreachableError, get_codec
 from aigi_scd.dataset.png import encode_png
 from aigi_scd.dataset.sample import plain_json, sha256
 from aigi_scd.errors import AigiScdError, ModelUnavailableError
@@ -73,9 +73,9 @@ def encode_one(
     ModelUnavailableError: the run must stop)."""
     result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
     try:
-        image = load_rgb(data)
-    except Exception as exc:  # any unreadable original: recorded with its reason, the rest of the unit goes on
-        result["error"] = f"cannot read the original: {exc}"
+        image = load_rgb(data, f"original {key}")
+    except ImageInputError as exc:  # an unreadable original: recorded with its reason, the rest of the unit goes on
+        result["error"] = str(exc)
         return result
     width, height = image.size
     result.update(width=width, height=height)

@@ -7,7 +7,8 @@ Three kinds of metric:
 - ``set`` distances between the set of originals and the set of reconstructions (fid, kid).
 
 Metric sets are named presets (:data:`PRESETS`); ``full`` (learned metrics, the default) needs weights that
-pyiqa, torchvision and transformers download on first use; ``offline`` is weight-free and runs anywhere.
+pyiqa, torchvision and transformers download on first use; ``offline`` is weight-free and runs anywhere;
+``cmc`` is the TOPIQ pair (full-reference and no-reference) that CMC-Bench scores with.
 Any pyiqa metric name can also be given by name.
 """
 
@@ -31,6 +32,8 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "consistency": ("psnr", "ms_ssim", "lpips", "dists", "clip_sim"),
     "perception": ("niqe", "clipiqa", "musiq"),
     "set": ("fid", "kid"),
+    # CMC-Bench's pair (the same lab's benchmark): TOPIQ full-reference consistency and no-reference perception
+    "cmc": ("topiq_fr", "topiq_nr"),
 }
 DEFAULT_METRIC_PRESET = "full"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
@@ -71,11 +74,17 @@ def resolve_metrics(spec: str) -> list[MetricInfo]:
     return [metric_info(n) for n in names]
 
 
+OFFLINE_ALTERNATIVE = (
+    "connect once to let it download them, or use --metrics offline (weight-free: "
+    + ", ".join(PRESETS["offline"])
+    + ")"
+)
+
+
 def _unavailable(name: str, exc: BaseException) -> ModelUnavailableError:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ModelUnavailableError(
-        f"metric {name!r} needs weights that cannot be loaded here ({detail[:160]}); connect once to let it "
-        "download them, or use --metrics offline (weight-free: " + ", ".join(PRESETS["offline"]) + ")"
+        f"metric {name!r} needs weights that cannot be loaded here ({detail[:160]}); {OFFLINE_ALTERNATIVE}"
     )
 
 
@@ -136,7 +145,9 @@ class Scorer:
 
         self.metrics = list(metrics)
         self.device = pick_device(device)
-        self.batch_size = max(1, batch_size)
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
         self.pixel_budget = (1 if self.device == "cpu" else self.batch_size) * MEGAPIXEL  # pixels per batch
         self.clip_model = clip_model
         self._nets: dict[str, Any] = {}
@@ -156,15 +167,13 @@ class Scorer:
         if info.name == "clip_sim":
             self._nets["clip_sim"] = ClipSimilarity(self.clip_model, self.device)
             return
-        import pyiqa
         import torch
+
+        from aigi_scd.bench.metric_weights import create_pyiqa_metric
 
         name = "fid" if info.kind == "set" else info.name
         key = "set" if info.kind == "set" else info.name
-        try:
-            self._nets[key] = pyiqa.create_metric(name, device=torch.device(self.device))
-        except OSError as exc:  # urllib/requests/hub errors when weights are not cached and cannot be fetched
-            raise _unavailable(info.name, exc) from None
+        self._nets[key] = create_pyiqa_metric(name, torch.device(self.device), OFFLINE_ALTERNATIVE)
 
     def score(
         self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], only: Sequence[str] | None = None

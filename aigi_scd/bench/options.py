@@ -3,6 +3,7 @@ targets, the sets and the output folder, so that a mistake stops the command wit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,8 @@ def parse_targets(spec: str) -> list[float]:
         targets = [float(s) for s in spec.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--bpp {spec!r}: expected comma-separated numbers such as 0.02,0.03,0.05") from None
-    if not targets or any(t <= 0 for t in targets):
-        raise ConfigError(f"--bpp {spec!r}: expected positive bits per pixel such as 0.02,0.03,0.05")
+    if not targets or any(not math.isfinite(t) or t <= 0 for t in targets):
+        raise ConfigError(f"--bpp {spec!r}: expected positive, finite bits per pixel such as 0.02,0.03,0.05")
     if len({config_name("x", t) for t in targets}) != len(targets):
         raise ConfigError(f"--bpp {spec!r} repeats a target")
     return sorted(targets)

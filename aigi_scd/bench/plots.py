@@ -9,15 +9,52 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from aigi_scd.bench.metrics import metric_info
+from aigi_scd.bench.metrics import MIN_SIDE, metric_info
 from aigi_scd.bench.results import ALL_AIGI, KIND_LABEL, metric_columns
 from aigi_scd.bench.tables import codec_order_of
 
 
-def rd_plot(summary: pd.DataFrame, metric: str, codec_order: Sequence[str] | None = None) -> bytes:
-    """PNG of the rate–quality curves of `metric`: one panel per set (AIGI first), one line per codec.
+def empty_reason(summary: pd.DataFrame, metric: str, source: str, smallest_side: float | None) -> str:
+    """Why a panel has no point: the images are too small for the metric, no codec reached a target, or the metric
+    gave no value."""
+    sub = summary[summary["source"] == source]
+    need = MIN_SIDE.get(metric)
+    if need and smallest_side is not None and smallest_side < need:
+        return (
+            f"no {metric} values: {metric} needs images\nof at least {need} px a side;\n"
+            f"the smallest side here is {smallest_side:g} px"
+        )
+    if not (sub["ok"] > 0).any():
+        return "no codec reached\nany target on this set"
+    return f"no {metric} value for any\nreconstruction of this set"
 
-    Points where a codec reached only some images are drawn hollow (their mean is over fewer images)."""
+
+def rd_plot(
+    summary: pd.DataFrame,
+    metric: str,
+    codec_order: Sequence[str] | None = None,
+    smallest_side: dict[str, float] | None = None,
+) -> bytes:
+    """PNG of :func:`rd_figure`."""
+    fig = rd_figure(summary, metric, codec_order, smallest_side)
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def rd_figure(
+    summary: pd.DataFrame,
+    metric: str,
+    codec_order: Sequence[str] | None = None,
+    smallest_side: dict[str, float] | None = None,
+):
+    """The rate–quality curves of `metric` (a matplotlib figure): one panel per set (AIGI first), one line per codec.
+
+    Points where a codec reached only some images are drawn hollow (their mean is over fewer images). A panel with
+    no point says why on the figure (`smallest_side`: each set's smallest image side, for metrics with a minimum)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,6 +82,9 @@ def rd_plot(summary: pd.DataFrame, metric: str, codec_order: Sequence[str] | Non
             ax.scatter(
                 sub.loc[~full, "bpp_mean"], sub.loc[~full, mean_col], facecolors="white", edgecolors=colors[codec]
             )
+        if not ax.lines and not ax.collections:
+            reason = empty_reason(summary, metric, source, (smallest_side or {}).get(source))
+            ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#555")
         ax.set_title(f"{source} ({KIND_LABEL.get(kind, kind)})")
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(f"{metric} {info.arrow}")
@@ -54,7 +94,4 @@ def rd_plot(summary: pd.DataFrame, metric: str, codec_order: Sequence[str] | Non
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
 from aigi_scd.dataset.files import read_json
 
 BASE_COLUMNS = [
@@ -25,6 +26,7 @@ BASE_COLUMNS = [
     "source_kind",
     "origin",
     "codec",
+    "oracle",
     "target_bpp",
     "config",
     "unit",
@@ -38,6 +40,7 @@ BASE_COLUMNS = [
     "decode_seconds",
     "bitstream_sha256",
     "error",
+    *SEMANTIC_COLUMNS,
 ]
 
 GROUP = ["source_kind", "source", "codec", "target_bpp"]
@@ -51,15 +54,20 @@ def benchmark_dir(out: Path) -> Path:
     return Path(out) / "benchmark"
 
 
-def load_results(out: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every row of every finished unit under ``out/compressed``, and the per-image metric names in order."""
+def load_results(out: Path, leave_out: Collection[Path] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """Every row of every finished unit under ``out/compressed`` but those in `leave_out` (stats files of units
+    that no longer match their source or cannot be read: :func:`aigi_scd.bench.stale.unit_issues`), and the
+    per-image metric names in order."""
     rows: list[dict[str, Any]] = []
     metrics: list[str] = []
+    skip = {Path(p) for p in leave_out}
     for path in sorted((Path(out) / "compressed").glob("*/*.stats.json")):
+        if path in skip:
+            continue
         try:
             stats = read_json(path)
         except (OSError, json.JSONDecodeError):
-            continue  # an unreadable marker: the unit counts as unfinished
+            continue  # unreadable: also in `leave_out` when the caller asked unit_issues, and reported there
         for name in stats.get("metrics", []):
             if name not in metrics:
                 metrics.append(name)
@@ -68,8 +76,10 @@ def load_results(out: Path) -> tuple[pd.DataFrame, list[str]]:
             flat.update(row.get("scores") or {})
             rows.append(flat)
     frame = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *metrics])
-    for column in ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]:
+    numeric = ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]
+    for column in [*numeric, *SEMANTIC_COLUMNS]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["oracle"] = np.array([value is True for value in frame["oracle"]], dtype=bool)  # older rows: not oracle
     for column in metrics:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame = frame.sort_values(["source_kind", "source", "codec", "target_bpp", "key"], kind="stable")
@@ -115,6 +125,7 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
             "source_kind": kind,
             "source": source,
             "codec": codec,
+            "oracle": bool(sub["oracle"].any()),
             "target_bpp": target,
             "images": len(sub),
             "ok": len(ok),
@@ -126,6 +137,10 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
         row["min_bpp_mean"] = float(unreachable.mean()) if len(unreachable) else math.nan
         row["encode_seconds_mean"] = mean_ci95(ok["encode_seconds"])[0]
         row["decode_seconds_mean"] = mean_ci95(ok["decode_seconds"])[0]
+        for name in SEMANTIC_COLUMNS:
+            values = ok[name].dropna()
+            row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)
+            row[f"{name}_n"] = len(values)
         for name in metrics:
             values = ok[name].dropna()
             row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)
@@ -146,3 +161,20 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
 
 def metric_columns(metric: str) -> tuple[str, str | None]:
     return (f"{metric}_mean", f"{metric}_ci95") if metric not in ("fid", "kid") else (metric, None)
+
+
+def fullest_config(frame: pd.DataFrame, codec_order: Sequence[str] | None = None) -> tuple[str, int, int] | None:
+    """The compressed-set config that holds the most images (every one, when a codec reached every image at a
+    target), preferring codecs in `codec_order` and lower targets: (config, images it holds, images in all)."""
+    if frame.empty:
+        return None
+    total = frame[["source", "key"]].drop_duplicates().shape[0]
+    held = frame[frame["status"] == "ok"].groupby("config").size()
+    if held.empty:
+        return None
+    rank = {c: i for i, c in enumerate(codec_order or [])}
+    first = frame.drop_duplicates("config").set_index("config")
+    best = min(
+        held.index, key=lambda c: (-held[c], rank.get(first.loc[c, "codec"], len(rank)), first.loc[c, "target_bpp"], c)
+    )
+    return str(best), int(held[best]), total

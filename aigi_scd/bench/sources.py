@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,21 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from aigi_scd.codec.image import to_rgb8
-from aigi_scd.dataset.files import read_json
-from aigi_scd.dataset.shards import finished_shards, image_field, iter_samples, model_data_dir, shard_name, source_names
-from aigi_scd.errors import ConfigError
+from aigi_scd.codec.errors import ImageInputError
+from aigi_scd.codec.image import MAX_PIXELS, to_rgb8
+from aigi_scd.dataset.integrity import shard_files_problem
+from aigi_scd.dataset.sample import sha256
+from aigi_scd.dataset.shards import (
+    finished_shards,
+    image_field,
+    iter_samples,
+    model_data_dir,
+    read_manifest,
+    repair_hint,
+    shard_name,
+    source_names,
+)
+from aigi_scd.errors import ConfigError, DamagedDataError
 from aigi_scd.prompts.sidecar import sidecar_prompt
 
 SourceKind = Literal["aigi", "natural"]
@@ -74,6 +86,7 @@ class Source:
     kind: SourceKind
     root: Path
     shards: list[SourceShard]
+    shard_size: int | None = None  # image folders: images per shard (recorded so the split can be redone)
 
     @property
     def size(self) -> int:
@@ -86,11 +99,21 @@ class Source:
                 yield from (item for item in shard.iter_items() if item.key in keys)
 
 
-def load_rgb(data: bytes) -> Image.Image:
-    """An original as the codecs and the metrics both see it: 8-bit RGB (the codecs' own conversion)."""
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return to_rgb8(image)
+def load_rgb(data: bytes, name: str = "the image") -> Image.Image:
+    """An original as the codecs and the metrics both see it: 8-bit RGB (the codecs' own conversion).
+    An unreadable one raises ImageInputError naming `name` (never Pillow's in-memory buffer)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # to_rgb8 refuses those with one line
+            with Image.open(io.BytesIO(data)) as image:
+                return to_rgb8(image)  # checks the size before any pixel is decoded
+    except ImageInputError as exc:
+        raise ImageInputError(f"{name}: {exc}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageInputError(f"{name}: larger than the supported {MAX_PIXELS // 2**20} MP ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = str(exc).split(" <_io.")[0].replace("cannot identify image file", "not an image file Pillow reads")
+        raise ImageInputError(f"{name}: cannot read it ({reason})") from None
 
 
 def safe_name(text: str) -> str:
@@ -107,11 +130,14 @@ def build_sources(build: Path) -> list[Source]:
             f"{build} is not an aigi-scd build (no build.json); to compress an image folder use "
             "`aigi-scd compress --images FOLDER --out DIR`"
         )
-    manifest = read_json(manifest_path)
+    manifest = read_manifest(build)
     sources = []
     for model in source_names(manifest):
         shards = []
         for index, stats in sorted(finished_shards(build, model).items()):
+            problem = shard_files_problem(build, model, index, stats)  # headers only: cheap
+            if problem:
+                raise DamagedDataError(problem, repair_hint(model_data_dir(build, model)))
             if not stats.get("kept"):
                 continue
             tar = model_data_dir(build, model) / shard_name(index)
@@ -127,7 +153,13 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], Iterator[Item]]:
     def load() -> Iterator[Item]:
         for sample in iter_samples(tar):
             meta = json.loads(sample["json"])
-            data = sample[image_field(sample) or "png"]  # an imported original keeps its format: jpg, webp
+            member = image_field(sample) or "png"  # an imported original keeps its format: jpg, webp
+            data = sample[member]
+            if meta.get("sha256") != sha256(data):  # never benchmark a damaged original in silence
+                raise DamagedDataError(
+                    f"{tar}: {sample['__key__']}: the {member}'s sha256 differs from the one its json records",
+                    repair_hint(tar),
+                )
             yield Item(sample["__key__"], data, meta.get("prompt"), str(tar.relative_to(build)))
 
     return load
@@ -153,7 +185,7 @@ def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -
     for index, start in enumerate(range(0, len(files), shard_size)):
         chunk = list(zip(keys[start : start + shard_size], files[start : start + shard_size], strict=True))
         shards.append(SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk)))
-    return Source(source, "natural", folder.resolve(), shards)
+    return Source(source, "natural", folder.resolve(), shards, shard_size)
 
 
 def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], Iterator[Item]]:

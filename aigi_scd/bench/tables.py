@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from aigi_scd.bench.metrics import metric_info
 from aigi_scd.bench.results import KIND_LABEL
+from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
+
+SEMANTIC_HEADERS = {
+    "semantic_object_recall": "object recall ↑",
+    "semantic_object_precision": "object precision ↑",
+    "semantic_description_similarity": "description sim ↑",
+}
+ORACLE_MARK = " (oracle)"
+
+
+def codec_label(row) -> str:
+    """The codec's name, marked when its semantic layer is the generation prompt (an oracle)."""
+    return row["codec"] + (ORACLE_MARK if bool(row.get("oracle", False)) else "")
 
 
 def codec_order_of(values: Sequence[str], preferred: Sequence[str] | None) -> list[str]:
@@ -42,38 +56,68 @@ def _reached(row) -> str:
     return text
 
 
-def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+SUMMARY_NOTE = (
+    "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
+    "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
+    "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
+    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.\n\n"
+    "Semantic fidelity (AIGI sets, MISC files): how well the semantic layer a file carries matches the "
+    "generation prompt — object recall and precision (names paired by all-MiniLM-L6-v2 similarity ≥ 0.7) "
+    "and the similarity of the description to the prompt. Codecs marked (oracle) take their semantic layer "
+    "from the generation prompt itself, which no real encoder has: compare them with each other, not with "
+    "codecs whose semantics come from a vision-language model."
+)
+
+
+@dataclass
+class SummaryTable:
+    """One set's rows of the summary, as text cells (the markdown file and the HTML report show the same)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def summary_tables(
+    summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None
+) -> list[SummaryTable]:
     """One table per set: mean ± 95% CI per codec and target; unreachable targets say so."""
-    set_names = [c for c in ("fid", "kid") if c in summary.columns]
-    lines = [
-        "# Compression benchmark",
-        "",
-        "Mean ± 95% CI (Student t) over the images each codec reached at the target. `reached` counts images "
-        "whose file fits the target (the mean smallest bpp of the others in brackets); a codec never exceeds a "
-        "target. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
-        "– marks a score that is undefined there (ms_ssim needs 161 pixels a side); one image gives no CI.",
-        "",
-    ]
     if summary.empty:
-        return "\n".join([*lines, "No finished units yet.", ""])
-    headers = ["codec", "target bpp", "bpp", "reached"]
-    headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
-    headers += [f"{m} ↓" for m in set_names] + ["enc s", "dec s"]
+        return []
+    set_names = [c for c in ("fid", "kid") if c in summary.columns]
+    tables = []
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
-        images = int(sub["images"].max())
-        lines += [f"## {source} ({KIND_LABEL.get(kind, kind)}, {images} images)", ""]
-        lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        semantic = [c for c in SEMANTIC_COLUMNS if f"{c}_n" in sub.columns and sub[f"{c}_n"].fillna(0).sum() > 0]
+        headers = ["codec", "target bpp", "bpp", "reached"]
+        headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
+        headers += [f"{m} ↓" for m in set_names] + [SEMANTIC_HEADERS[c] for c in semantic] + ["enc s", "dec s"]
+        rows = []
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 if row["ok"] == 0:
-                    cells = [codec, f"{row['target_bpp']:g}", "unreachable", _reached(row)]
-                    cells += ["–"] * (len(metrics) + len(set_names)) + ["–", "–"]
+                    cells = [codec_label(row), f"{row['target_bpp']:g}", "unreachable", _reached(row)]
+                    cells += ["–"] * (len(metrics) + len(set_names) + len(semantic)) + ["–", "–"]
                 else:
-                    cells = [codec, f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
+                    cells = [codec_label(row), f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
                     cells += [_cell(row[f"{m}_mean"], row[f"{m}_ci95"]) for m in metrics]
                     cells += [fmt(row[m]) for m in set_names]
+                    cells += [_cell(row[f"{c}_mean"], row[f"{c}_ci95"]) for c in semantic]
                     cells += [f"{row['encode_seconds_mean']:.2f}", f"{row['decode_seconds_mean']:.2f}"]
-                lines.append("| " + " | ".join(cells) + " |")
+                rows.append(cells)
+        title = f"{source} ({KIND_LABEL.get(kind, kind)}, {int(sub['images'].max())} images)"
+        tables.append(SummaryTable(title, headers, rows))
+    return tables
+
+
+def summary_markdown(summary: pd.DataFrame, metrics: list[str], codec_order: Sequence[str] | None = None) -> str:
+    """``summary.md``: the note, then one table per set."""
+    lines = ["# Compression benchmark", "", SUMMARY_NOTE, ""]
+    if summary.empty:
+        return "\n".join([*lines, "No finished units yet.", ""])
+    for table in summary_tables(summary, metrics, codec_order):
+        lines += [f"## {table.title}", ""]
+        lines += ["| " + " | ".join(table.headers) + " |", "|" + "---|" * len(table.headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in table.rows]
         lines.append("")
     return "\n".join(lines)
 
@@ -90,7 +134,7 @@ def screen_summary(summary: pd.DataFrame, metrics: list[str], codec_order: Seque
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 bpp = fmt(row["bpp_mean"]) if row["ok"] else "unreach."
-                line = f"  {codec:<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
+                line = f"  {codec_label(row):<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
                 line += "".join(f"{fmt(row[f'{m}_mean']):>12}" for m in shown)
                 lines.append(line)
     return "\n".join(lines)

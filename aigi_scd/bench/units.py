@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.bench import semantic_fidelity
 from aigi_scd.bench.options import CodecChoice, config_name
 from aigi_scd.bench.sources import Item, Source, SourceShard
 from aigi_scd.codec import CodecPreset
@@ -71,7 +72,8 @@ def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
     if not same:
         return "todo", None
     missing = [m for m in metrics if m not in stats.get("metrics", [])]
-    return ("rescore" if missing else "done"), stats
+    no_fidelity = any(semantic_fidelity.RECALL not in r for r in stats.get("rows", []) if r["status"] == "ok")
+    return ("rescore" if missing or no_fidelity else "done"), stats
 
 
 def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +83,7 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
         "source_kind": unit.shard.kind,
         "origin": item.origin,
         "codec": unit.codec.name,
+        "oracle": unit.codec.preset.oracle,
         "target_bpp": unit.target,
         "config": unit.config,
         "unit": unit.shard.name,
@@ -94,6 +97,7 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
         "decode_seconds": result.get("decode_seconds"),
         "bitstream_sha256": result.get("bitstream_sha256"),
         "error": result.get("error") if result["status"] != "ok" else None,
+        **semantic_fidelity.empty_scores(),
         "scores": {},
     }
 
@@ -113,12 +117,14 @@ def sample_record(row: dict[str, Any], info: str) -> dict[str, Any]:
 
 
 def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targets: list[float]) -> list[Unit]:
-    """Every (codec, target, shard), sources first so each set finishes early and evenly."""
+    """Every (codec, target, shard), sources first so each set finishes early and evenly. An oracle codec
+    (semantics from the generation prompt) runs only on AIGI sets: other images have no prompt to read."""
     return [
         Unit(codec, target, shard, Path(out))
         for source in sources
         for shard in source.shards
         for codec in codecs
+        if source.kind == "aigi" or not codec.preset.oracle
         for target in targets
     ]
 

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from aigi_scd.build.import_inputs import ImportInput, RawRow, open_input
 from aigi_scd.build.import_originals import read_original
 from aigi_scd.build.import_rows import BadRow, dialect, row_sample
-from aigi_scd.build.manifest import import_record, prepare_import, read_manifest
+from aigi_scd.build.manifest import import_record, manifest_if_any, prepare_import
 from aigi_scd.build.plan import kept_candidates
 from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.dataset.files import write_json_atomic
@@ -118,7 +118,7 @@ class ImportReport:
 
 def default_import_preset(out: Path, source: str) -> str:
     """The filter preset an import uses when none is given: the source's own, else the build's, else default."""
-    manifest = read_manifest(out) if Path(out).is_dir() else None
+    manifest = manifest_if_any(out) if Path(out).is_dir() else None
     if manifest:
         record = import_record(manifest, source)
         for preset in ((record or {}).get("preset"), manifest.get("preset")):

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
 from aigi_scd.dataset.shards import MANIFEST
 from aigi_scd.dataset.swap import STAGING
 from aigi_scd.errors import OutputDirError
@@ -65,9 +65,12 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"--out {out} is a file; give a folder")
     if manifest_path.is_file():
-        try:
-            old = read_json(manifest_path)
-        except ValueError:
+        old = read_json_or_explain(
+            manifest_path,
+            "the build manifest",
+            "restore it, or pass --overwrite to delete this build and start again",
+        )
+        if not isinstance(old, dict):
             old = {}
         if old.get("config") == manifest["config"]:
             return True
@@ -85,6 +88,9 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
                     path.unlink(missing_ok=True)
             write_json_atomic(manifest_path, {**manifest, "imports": imports})
             return False
+        if not overwrite and not any((out / "data").glob("*/*.stats.json")):
+            # No shard was finished (e.g. a bad card stopped the first run): nothing to lose, start afresh.
+            overwrite = True
         if not overwrite:
             raise OutputDirError(
                 f"{out} holds a build with a different configuration "
@@ -103,7 +109,7 @@ def prepare_out(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
             f"{out} is not empty and holds no aigi-scd build ({MANIFEST} is missing); "
             "choose a new or empty folder for --out (--overwrite never deletes folders it did not create)"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out, "choose another --out")
     write_json_atomic(manifest_path, manifest)
     return False
 
@@ -139,15 +145,12 @@ def empty_manifest() -> dict[str, Any]:
     }
 
 
-def read_manifest(out: Path) -> dict[str, Any] | None:
+def manifest_if_any(out: Path) -> dict[str, Any] | None:
     """The build.json of `out` (None when there is none); an unreadable one is an error, never treated as empty."""
     path = Path(out) / MANIFEST
     if not path.is_file():
         return None
-    try:
-        return read_json(path)
-    except (OSError, ValueError) as exc:
-        raise OutputDirError(f"{path} cannot be read ({exc}); restore it or choose another --out") from None
+    return read_json_or_explain(path, "the build manifest", "restore it or choose another --out")
 
 
 def import_record(manifest: dict[str, Any], source: str) -> dict[str, Any] | None:
@@ -163,7 +166,7 @@ def prepare_import(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"--out {out} is a file; give a folder")
-    manifest = read_manifest(out)
+    manifest = manifest_if_any(out)
     if manifest is None:
         if out.is_dir() and any(out.iterdir()):
             raise OutputDirError(

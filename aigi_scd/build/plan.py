@@ -24,6 +24,8 @@ def plan_shards(items: Sequence[WorkItem], shard_size: int, images_per_prompt: i
 def shard_plan(manifest: dict[str, Any]) -> dict[str, list[list[str]]]:
     """Model → the sample keys of each shard, in plan order, exactly as the build laid them out."""
     config = manifest["config"]
+    if config is None:  # a folder that holds only imported sources: nothing was generated
+        return {}
     prompts = [PromptSpec.from_json(p) for p in manifest["prompts"]]
     plans = {}
     for model in manifest["models"]:

@@ -26,7 +26,9 @@ from aigi_scd.build.manifest import preset_record
 from aigi_scd.build.plan import kept_candidates, shard_plan
 from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.integrity import resumable_shards, shard_files_problem
 from aigi_scd.dataset.png import decode_png
+from aigi_scd.dataset.sample import sha256
 from aigi_scd.dataset.shards import (
     MANIFEST,
     discard_shard,
@@ -34,12 +36,14 @@ from aigi_scd.dataset.shards import (
     iter_samples,
     model_data_dir,
     model_reject_dir,
+    read_manifest,
     reject_name,
+    repair_hint,
     shard_name,
     stats_name,
 )
 from aigi_scd.dataset.swap import finish_pending_swap, staging_dir, write_journal
-from aigi_scd.errors import AigiScdError, OutputDirError
+from aigi_scd.errors import AigiScdError, DamagedDataError, OutputDirError
 from aigi_scd.filters.base import Candidate
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.shard import Pending, filter_shard
@@ -49,7 +53,7 @@ from aigi_scd.weights.device import pick_device
 PLAN = "plan.json"
 
 
-class BuildDataError(AigiScdError):
+class BuildDataError(DamagedDataError):
     """A build folder's shards do not hold what its build.json and stats files say."""
 
 
@@ -92,13 +96,19 @@ def _read_shard(out: Path, model: str, index: int, keys: list[str]) -> dict[str,
     for path in (model_data_dir(out, model) / shard_name(index), model_reject_dir(out, model) / reject_name(index)):
         if path.is_file():
             for sample in iter_samples(path):
+                png = sample.get("png")
+                if png is not None and json.loads(sample["json"]).get("sha256") != sha256(png):
+                    raise BuildDataError(  # a damaged image must not be re-judged (and rejected) in silence
+                        f"{path}: {sample['__key__']}: the png's sha256 differs from the one its json records",
+                        repair_hint(path),
+                    )
                 found[sample["__key__"]] = sample
     missing = [k for k in keys if k not in found]
     if missing:
         raise BuildDataError(
             f"{out}: shard {index} of {model} lacks {len(missing)} of its {len(keys)} samples (first: {missing[0]}) "
-            "in both its tar and its rejects tar; the build is damaged: rebuild that shard by deleting "
-            f"{model_data_dir(out, model) / stats_name(index)} and rerunning the build command"
+            "in both its tar and its rejects tar",
+            repair_hint(model_data_dir(out, model)),
         )
     return found
 
@@ -153,7 +163,7 @@ def refilter(
         raise OutputDirError(f"{out} holds no aigi-scd build ({MANIFEST} is missing); give the --out of a build")
     finish_pending_swap(out)
     began = time.perf_counter()
-    manifest = read_json(out / MANIFEST)
+    manifest = read_manifest(out)
     if not manifest.get("models"):
         raise OutputDirError(
             f"{out} holds only imported sources, which were judged when imported; to judge one with another "
@@ -168,6 +178,10 @@ def refilter(
                 f"{out}: the build is unfinished ({model}: {len(unfinished)} of {len(shards)} shards to go); finish "
                 f"it first by rerunning its command: {manifest.get('command') or 'aigi-scd build ...'}"
             )
+        for index, stats in sorted(done[model].items()):  # headers only: cheap, and no tarfile traceback later
+            problem = shard_files_problem(out, model, index, stats)
+            if problem:
+                raise BuildDataError(problem, repair_hint(model_data_dir(out, model)))
     chain.prepare(pick_device(device))
 
     staging = staging_dir(out)
@@ -188,7 +202,7 @@ def refilter(
         for model, shards in plans.items():
             change = ModelChange(model)
             report.models.append(change)
-            staged = finished_shards(staging, model)
+            staged = resumable_shards(staging, model)
             for index, keys in enumerate(shards):
                 old = done[model][index]
                 change.generated += len(keys)

@@ -23,22 +23,23 @@ import aigi_scd
 from aigi_scd.build.engine import Engine, Slot
 from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
 from aigi_scd.build.plan import plan_shards
+from aigi_scd.build.resume import shards_to_skip
 from aigi_scd.dataset.card import write_dataset_card
 from aigi_scd.dataset.files import read_json
-from aigi_scd.dataset.shards import finished_shards, model_data_dir, stats_name
+from aigi_scd.dataset.shards import discard_shard, model_data_dir, stats_name
 from aigi_scd.dataset.swap import finish_pending_swap
-from aigi_scd.errors import ConfigError
+from aigi_scd.errors import AigiScdError, ConfigError
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.preset import default_preset_name, load_filter_preset
 from aigi_scd.pipelines.card import MemoryOptions, ModelCard
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
 from aigi_scd.pipelines.runner import plan_items
-from aigi_scd.pipelines.speed import SpeedOptions, resolve_speed
+from aigi_scd.pipelines.speed import AUTO, SpeedOptions, resolve_speed
 from aigi_scd.prompts.spec import PromptSpec
 from aigi_scd.prompts.tokens import TokenReport, token_report
 from aigi_scd.weights.device import pick_device, pick_dtype
-from aigi_scd.weights.ranks import current_ranks, wait_until
+from aigi_scd.weights.ranks import Ranks, current_ranks, wait_until
 from aigi_scd.weights.workers import default_workers
 
 
@@ -79,7 +80,7 @@ class Runtime:
     """How to run: does not change which samples a build holds (device, dtype, memory and speed options are
     recorded per sample). None for a memory or speed option keeps the card's."""
 
-    batch_size: int | None = None  # None: the card's speed.batch_size (auto: measured on CUDA, 4 elsewhere)
+    batch_size: int | str | None = None  # None: the card's speed.batch_size; "auto": measured on CUDA, 4 elsewhere
     workers: int | None = None  # host worker processes; None: one per core (per rank); 0: in this process
     fuse_qkv: bool | None = None
     channels_last: bool | None = None
@@ -148,19 +149,6 @@ def _free_accelerator_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def parse_batch_size(value: str | int | None) -> int | None:
-    """``--batch-size``: a positive number, or auto / nothing (the card's)."""
-    if value is None or value == "auto":
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--batch-size {value!r}: expected a positive number or auto") from None
-    if number < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {number}")
-    return number
-
-
 def _plan_slots(config: BuildConfig) -> list[Slot]:
     """Every shard of every model, in plan order (models in --models order, shards in order)."""
     slots: list[Slot] = []
@@ -169,6 +157,32 @@ def _plan_slots(config: BuildConfig) -> list[Slot]:
         for index, shard_items in enumerate(plan_shards(items, config.shard_size, config.images_per_prompt)):
             slots.append(Slot(len(slots), card, index, shard_items))
     return slots
+
+
+def _resumable(
+    out: Path,
+    config: BuildConfig,
+    slots: list[Slot],
+    manifest: dict[str, Any],
+    overwrite: bool,
+    device: str,
+    dtypes: dict[str, Any],
+    ranks: Ranks,
+) -> list[int]:
+    """Rank 0's start: build.json, then the positions of the shards a resumed run skips (finished, tars matching
+    their stats, made on this kind of device in this precision). Every other shard's files are removed now,
+    before any rank starts, so that no rank reads the stale stats of a shard another rank is making again."""
+    finish_pending_swap(out)
+    prepare_out(out, manifest, overwrite)
+    warn = lambda message: tqdm.write(f"{ranks.prefix()}{message}", file=sys.stderr)  # noqa: E731
+    done = {  # checked for every model before any image is made
+        card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
+        for card in config.cards
+    }
+    for slot in slots:
+        if slot.index not in done[slot.model]:
+            discard_shard(out, slot.model, slot.index)
+    return [slot.position for slot in slots if slot.index in done[slot.model]]
 
 
 def _report(out: Path, config: BuildConfig, slots: list[Slot], done_before: set[int], seconds: float) -> BuildReport:
@@ -209,8 +223,9 @@ def build(
     """
     began = time.perf_counter()
     runtime = runtime or Runtime()
-    if runtime.batch_size is not None and runtime.batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
+    batch_size = runtime.batch_size
+    if batch_size is not None and batch_size != AUTO and not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ConfigError(f"--batch-size must be at least 1 or auto, got {runtime.batch_size}")
     if runtime.workers is not None and runtime.workers < 0:
         raise ConfigError(f"--workers must be 0 or more, got {runtime.workers}")
     if runtime.offload not in (None, "none", "model", "sequential"):
@@ -238,13 +253,18 @@ def build(
         "preset": preset_record(chain),
     }
     slots = _plan_slots(config)
-    done_before: set[int] = set()
+    decided: tuple[list[int], str | None] = ([], None)
     if ranks.is_main:  # build.json first, and the one view of what is done that every rank deals from
-        finish_pending_swap(out)
-        prepare_out(out, manifest, overwrite)
-        finished = {card.name: finished_shards(out, card.name) for card in config.cards}
-        done_before = {s.position for s in slots if s.index in finished[s.model]}
-    done_before = set(ranks.broadcast(sorted(done_before)))
+        try:
+            decided = (_resumable(out, config, slots, manifest, overwrite, device, dtypes, ranks), None)
+        except AigiScdError as exc:
+            if ranks.distributed:
+                ranks.broadcast(([], str(exc)))  # the other ranks stop with it too, instead of waiting
+            raise
+    positions, problem = ranks.broadcast(decided)
+    if problem is not None:
+        raise AigiScdError(f"rank 0 stopped: {problem}")
+    done_before = set(positions)
     chain.reset()
     todo = [slot for slot in slots if slot.position not in done_before]
     mine = ranks.deal(todo)
@@ -268,7 +288,8 @@ def build(
     with tqdm(
         total=total, initial=initial, unit="img", desc=desc, disable=not runtime.progress, dynamic_ncols=True
     ) as bar:
-        engine = Engine(out, chain, device, slots, mine, ranks, workers, bar, runtime.batch_size)
+        fixed_batch = runtime.batch_size if isinstance(runtime.batch_size, int) else None
+        engine = Engine(out, chain, device, slots, mine, ranks, workers, bar, fixed_batch)
         engine.run(load, _free_accelerator_memory)
     if not ranks.is_main:
         return BuildReport(out=out, rank=ranks.index)

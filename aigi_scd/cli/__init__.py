@@ -4,7 +4,15 @@ Each module registers its commands on the one click group (:mod:`aigi_scd.cli.ap
 package registers them all.
 """
 
-from aigi_scd.cli import build_commands, codec_commands, compress_command, import_command, list_commands  # noqa: F401
+from aigi_scd.cli import (  # noqa: F401
+    build_commands,
+    card_command,
+    codec_commands,
+    compress_command,
+    import_command,
+    list_commands,
+    verify_command,
+)
 from aigi_scd.cli.app import cli, main
 
 __all__ = ["cli", "main"]

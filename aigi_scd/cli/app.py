@@ -1,10 +1,18 @@
-"""The `aigi-scd` click group: one-line errors instead of tracebacks, the entry point, and the reproduce
-command each job records (derived from the parsed parameters, so it cannot drift from the options)."""
+"""The `aigi-scd` click group: one-line errors instead of tracebacks (``-v`` shows them), a clean stop on
+Ctrl-C, the entry point, and the reproduce command each job records (derived from the parsed parameters,
+so it cannot drift from the options).
+
+Exit codes: 0 done; 1 the command stopped on a problem its one line names (bad input, unwritable output,
+damaged data; ``verify``: problems found); 2 the command line itself is wrong (unknown option, value out of
+range: click's usage error); 130 interrupted (Ctrl-C), with the command that resumes.
+"""
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,20 +21,116 @@ import click
 from aigi_scd import __version__
 from aigi_scd.errors import AigiScdError
 
+EXIT_INTERRUPTED = 130
+ARGV = "aigi_scd.argv"
+
+
+def _write_failure(exc: BaseException) -> AigiScdError | None:
+    """A full, read-only or forbidden output met anywhere (our writers or a library's) as one line."""
+    from aigi_scd.dataset.files import is_write_failure, unwritable
+
+    return unwritable(None, exc) if is_write_failure(exc) else None
+
 
 class _Group(click.Group):
-    """Turns AigiScdError into a one-line message and exit code 1, never a traceback."""
+    """Turns AigiScdError (and a full or read-only disk) into a one-line message and exit code 1, any other
+    exception into one line saying it is a bug, and Ctrl-C into a line with the command that resumes; with
+    ``-v`` the traceback is printed too. Lists each command with the whole first sentence of its help (click
+    cuts it to the terminal width with "...")."""
+
+    group_class = type  # subgroups (`list`) behave the same
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta[ARGV] = list(args)
+        return ctx
 
     def invoke(self, ctx: click.Context):
+        verbose = bool(ctx.params.get("verbose"))
         try:
             return super().invoke(ctx)
-        except AigiScdError as exc:
-            raise click.ClickException(str(exc)) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            again = shlex.join(["aigi-scd", *ctx.meta.get(ARGV, [])])
+            click.echo(
+                "\nInterrupted. Work finished so far is kept and nothing half-written remains; "
+                f"run the same command again to go on: {again}",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            known = exc if isinstance(exc, AigiScdError) else _write_failure(exc)
+            if verbose:
+                traceback.print_exc()
+            if known is not None:
+                raise click.ClickException(" ".join(str(known).split())) from None
+            if verbose:
+                raise
+            text = " ".join(str(exc).split())[:300]
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {text} (a bug in aigi-scd, not in your input; rerun with "
+                "`aigi-scd -v ...` for the traceback and report it)"
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class DeviceType(click.ParamType):
+    """``--device``: a choice of auto, cpu, cuda, cuda:N or mps (N: the GPU index)."""
+
+    name = "device"
+    choices = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+            return text
+        self.fail(f"{value!r} is not one of {', '.join(self.choices)} (N: the GPU index, e.g. cuda:1)", param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete) and c != "cuda:N"]
+
+
+DEVICE = DeviceType()
+
+
+class BatchSizeType(click.ParamType):
+    """``build --batch-size``: a positive number, or auto (the most that fit the device's free memory)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) and value >= 1:
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return text
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"{value!r} is not a positive number or auto", param, ctx)
+
+
+BATCH_SIZE = BatchSizeType()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="aigi-scd")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show the full traceback when a command stops on an error.")
+def cli(verbose: bool) -> None:
     """Build AIGI-SCD, a benchmark of AI-generated images for ultra-low-bitrate semantic compression.
 
     \b
@@ -37,12 +141,28 @@ def cli() -> None:
     Then: datasets.load_dataset("out/aigi-scd")
 
     \b
+    Make or import prompts; re-filter a build with another preset, without regenerating:
+      aigi-scd prompts --suite aigi-scd -n 1000 --seed 0 --out prompts.jsonl
+      aigi-scd filter out/tiny --preset offline
+
+    \b
+    Benchmark codecs on a build (and image folders), then look at out/tiny/benchmark/report.html:
+      aigi-scd compress out/tiny --codecs misc-offline,thumb-avif,avif,webp,jpeg --bpp 0.3,1 --metrics offline
+      aigi-scd card out/tiny        # rewrite card, datasheet, pictures and report from what is on disk
+
+    \b
     Compress one image with the MISC codec or a baseline, and back:
       aigi-scd encode photo.png -o photo.misc --bpp 0.03 --codec misc-offline
       aigi-scd decode photo.misc -o photo.decoded.png
 
     \b
+    Check a build or compress folder (and repair what can be rebuilt):
+      aigi-scd verify out/tiny --repair
+
+    \b
     See what is available: aigi-scd list models | codecs | filters | prompts
+    Exit codes: 0 done, 1 stopped on the problem its message names, 2 command-line usage error,
+    130 interrupted (Ctrl-C; rerun the same command to go on).
     """
 
 

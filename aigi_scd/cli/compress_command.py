@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import cli, reproduce_command
+from aigi_scd.cli.app import DEVICE, cli, reproduce_command
 
 
 @cli.command()
@@ -29,33 +29,54 @@ from aigi_scd.cli.app import cli, reproduce_command
     "codecs_spec",
     default="misc,thumb-avif,avif,webp,jpeg",
     show_default=True,
-    help="Comma-separated codec presets (`aigi-scd list codecs`) or paths to codec .yaml files.",
+    help="Comma-separated codec presets (`aigi-scd list codecs`) or paths to codec .yaml files. Of the defaults, "
+    "misc downloads its models on first use (Qwen2.5-VL-7B, CLIPSeg, SDXL); misc-offline needs none.",
 )
-@click.option("--bpp", "bpp_spec", default="0.02,0.03,0.05", show_default=True, help="Target bits per pixel.")
+@click.option(
+    "--bpp",
+    "bpp_spec",
+    default="0.02,0.03,0.05",
+    show_default=True,
+    help="Target bits per pixel, a comma-separated list: every codec is run at each.",
+)
 @click.option(
     "--metrics",
     "metrics_spec",
     default="full",
     show_default=True,
     help="Metric presets and/or metric names, comma-separated. full: psnr,ms_ssim,lpips,dists,clip_sim,niqe,"
-    "clipiqa,musiq,fid,kid (downloads weights once); offline: weight-free psnr,ssim,ms_ssim,gmsd,fsim,vsi,"
-    "nlpd,piqe; also consistency, perception, set, or any pyiqa metric name.",
+    "clipiqa,musiq,fid,kid, of which lpips, dists, clip_sim, niqe, clipiqa, musiq, fid and kid download weights "
+    "on first use; offline: weight-free psnr,ssim,ms_ssim,gmsd,fsim,vsi,nlpd,piqe; also consistency, "
+    "perception, set, or any pyiqa metric name.",
 )
 @click.option("--anchor", default=None, help="Codec the BD-rates are measured against [thumb-avif when present].")
 @click.option(
-    "--workers", type=int, default=None, help="Encoding processes [one per CPU core]; 0 encodes in this process."
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Encoding processes [one per CPU core]; 0 encodes in this process.",
 )
-@click.option("--device", default="auto", show_default=True, help="Metrics device: auto (cuda > mps > cpu), cpu, cuda.")
+@click.option(
+    "--device",
+    type=DEVICE,
+    default="auto",
+    show_default=True,
+    help="Where the metrics run: auto picks cuda > mps > cpu; cuda:N a GPU by index.",
+)
 @click.option(
     "--batch-size",
-    type=int,
+    type=click.IntRange(min=1),
     default=8,
     show_default=True,
     help="Metric batches on an accelerator, in 1024×1024 images' worth of pixels (8: eight 1024² images, two "
     "2048² ones): memory per batch does not grow with resolution. On the CPU each worker scores its own images.",
 )
 @click.option(
-    "--shard-size", type=int, default=64, show_default=True, help="Images per unit of work for --images folders."
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Images per unit of work for --images folders.",
 )
 @click.option(
     "--clip-model",
@@ -87,24 +108,29 @@ def compress(
     torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 
     \b
+    The defaults (codecs misc,..., metrics full) download model weights on first use; with no network, use
+    --codecs misc-offline,thumb-avif,avif,webp,jpeg --metrics offline.
+
+    \b
     Writes OUT/compressed/<codec>-<target>/*.tar (bitstream, reconstruction, scores; a dataset config
     each: datasets.load_dataset(OUT, "misc-offline-0.03")) and OUT/benchmark/: results.parquet (one row
     per image, codec and target), summary.csv/.md (mean and 95% CI per set, codec and target),
     rd_<metric>.png and bd_rate.csv. Targets a codec cannot reach are recorded as unreachable, never
     exceeded. Rerunning resumes: finished units are kept, and added metrics are computed from the stored
-    reconstructions.
+    reconstructions. Open OUT/benchmark/report.html in a browser to see every reconstruction beside its
+    original.
     """
     from aigi_scd.bench.compress import compress as run_compress
     from aigi_scd.bench.metrics import resolve_metrics
     from aigi_scd.bench.options import parse_codecs, parse_targets, plan_inputs
-    from aigi_scd.bench.results import benchmark_dir
+    from aigi_scd.bench.results import benchmark_dir, fullest_config
+    from aigi_scd.bench.stale import describe_left_out
     from aigi_scd.bench.tables import screen_summary
-    from aigi_scd.dataset.compressed_card import compressed_config_names
 
-    sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
+    targets = parse_targets(bpp_spec)  # the cheap checks first: a typo stops the command before any file is read
     codecs = parse_codecs(codecs_spec)
-    targets = parse_targets(bpp_spec)
     metrics = resolve_metrics(metrics_spec)
+    sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
     command = reproduce_command(click.get_current_context(), leave_out=("workers", "device", "batch_size", "quiet"))
     report, bench = run_compress(
         target_dir,
@@ -131,10 +157,17 @@ def compress(
     )
     for example in report.error_examples[:3]:
         click.echo(f"  error: {example}")
+    for line in describe_left_out(bench["left_out"], target_dir):
+        click.echo(line)
+    for note in report.notes:
+        click.echo(f"  note: {note}")
     folder = benchmark_dir(target_dir)
     click.echo(
         f"Tables and plots in {folder}: summary.md, results.parquet, rd_*.png, bd_rate.csv (anchor {bench['anchor']})."
     )
-    configs = compressed_config_names(target_dir)
-    if configs:
-        click.echo(f'Load a set with: datasets.load_dataset({str(target_dir)!r}, "{configs[0]}", split="train")')
+    click.echo(f"Every reconstruction beside its original: {folder / 'report.html'}")
+    fullest = fullest_config(bench["results"], [c.name for c in codecs])
+    if fullest is not None:
+        config, held, total = fullest
+        note = f"all {total} images" if held == total else f"{held} of {total} images: no config holds them all"
+        click.echo(f'Load a set with: datasets.load_dataset({str(target_dir)!r}, "{config}", split="train")  # {note}')

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import cli, reproduce_command
+from aigi_scd.cli.app import DEVICE, cli, reproduce_command
 
 
 @cli.command("import")
@@ -63,7 +63,9 @@ from aigi_scd.cli.app import cli, reproduce_command
     "instead of stopping at the first.",
 )
 @click.option("--batch-size", type=int, default=8, show_default=True, help="Images scored by the filters together.")
-@click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--device", type=DEVICE, default="auto", show_default=True, help="auto: cuda > mps > cpu; cuda:N: a GPU by index."
+)
 @click.option("--overwrite", is_flag=True, help="Empty this source in --out (only this source) and import again.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def import_command(

@@ -56,9 +56,12 @@ def list_models(verbose: bool) -> None:
 @list_group.command("codecs")
 def list_codecs() -> None:
     """List the codec presets in the codec/ registry."""
-    from aigi_scd.codec import all_presets
+    from aigi_scd.codec.presets import preset_listing
 
-    for preset in all_presets():
+    for name, preset, error in preset_listing():
+        if preset is None:
+            click.echo(f"{name:<14} (invalid preset: {error})")
+            continue
         levels = ", ".join(f"{k}={v:g}" for k, v in preset.levels.items())
         ident = f"id {preset.id}" if preset.id is not None else preset.kind
         click.echo(f"{preset.name:<14} {ident:<11} {preset.description}")

@@ -16,6 +16,8 @@ from aigi_scd.codec.av1 import resize
 @dataclass
 class ResizeDecoder:
     generates = False  # cannot paint without pixels
+    reads_text = False  # so MISC files for it carry no semantic layer
+    reads_maps = False
 
     def settings(self):
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +22,36 @@ def to_rgb8(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
     16-bit and float data are scaled to 8 bits.
     """
     if isinstance(image, (str, Path)):
+        path = Path(image)
         try:
-            with Image.open(image) as opened:
-                opened.load()
-                image = opened.copy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, with one line
+                with Image.open(path) as opened:
+                    _check_size(*opened.size)  # before any pixel is decoded: a header may claim 20000x20000
+                    opened.load()
+                    image = opened.copy()
         except FileNotFoundError:
-            raise ImageInputError(f"image not found: {image}") from None
-        except (OSError, Image.DecompressionBombError) as exc:
-            raise ImageInputError(f"cannot read image {image}: {exc}") from None
+            raise ImageInputError(f"image not found: {path}") from None
+        except IsADirectoryError:
+            raise ImageInputError(f"{path} is a folder, not an image file") from None
+        except Image.DecompressionBombError as exc:  # a header claiming more than twice Pillow's own limit
+            raise ImageInputError(
+                f"cannot read image {path}: larger than the supported {MAX_PIXELS // 2**20} MP ({exc}); split it "
+                "into tiles first"
+            ) from None
+        except Image.UnidentifiedImageError:
+            raise ImageInputError(f"{path} is not an image file Pillow reads (PNG, JPEG, WebP, TIFF, ...)") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageInputError(f"cannot read image {path}: {exc}") from None
     if isinstance(image, np.ndarray):
         image = _array_to_image(image)
     if not isinstance(image, Image.Image):
         raise ImageInputError(f"expected an image, a path or an array, got {type(image).__name__}")
-    width, height = image.size
-    if width < 1 or height < 1:
-        raise ImageInputError(f"image has no pixels ({width}x{height})")
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise ImageInputError(
-            f"image is {width}x{height}: larger than the supported {MAX_PIXELS // 2**20} MP "
-            f"(sides up to {MAX_SIDE}); split it into tiles first"
-        )
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    _check_size(*image.size)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit samples: scaled by their full range, so a
+        data = np.asarray(image, dtype=np.float64)  # dark image (every value <= 255) stays dark
+        image = Image.fromarray(np.clip(data / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    elif image.mode == "I":  # 32-bit integers: no declared depth; 8-bit range unless values exceed it
         data = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if data.max() > 255 else 255.0
         image = Image.fromarray(np.clip(data / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
@@ -52,6 +63,16 @@ def to_rgb8(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     return image.convert("RGB")
+
+
+def _check_size(width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise ImageInputError(f"image has no pixels ({width}x{height})")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageInputError(
+            f"image is {width}x{height}: larger than the supported {MAX_PIXELS // 2**20} MP "
+            f"(sides up to {MAX_SIDE}); split it into tiles first"
+        )
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:
@@ -76,5 +97,47 @@ def bpp(num_bytes: int, width: int, height: int) -> float:
 
 
 def budget_bytes(target_bpp: float, width: int, height: int) -> int:
-    """The most bytes a file may have to stay at or under `target_bpp`."""
-    return int(target_bpp * width * height / 8.0)
+    """The most bytes a file may have to stay at or under `target_bpp` (a bpp computed from a byte count, such
+    as a reported smallest bpp, gives that byte count back despite floating-point rounding)."""
+    return math.floor(target_bpp * width * height / 8.0 + 1e-6)
+
+
+# Output formats for a decoded image, by file extension: PNG is lossless; the others are for viewing.
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+
+
+def output_format(path: Path) -> str:
+    """The Pillow format an output file name asks for (``PNG`` for ``.png`` or no extension); ConfigError for
+    an extension Pillow cannot write."""
+    from aigi_scd.errors import ConfigError
+
+    suffix = Path(path).suffix.lower()
+    if suffix in ("", ".png"):
+        return "PNG"
+    Image.init()
+    fmt = Image.registered_extensions().get(suffix)
+    if fmt is None or fmt not in Image.SAVE:
+        raise ConfigError(
+            f"-o {path}: {suffix} is not an image format Pillow writes; name the output .png (lossless), .jpg, "
+            ".webp, .bmp, .tif or .ppm"
+        )
+    return fmt
+
+
+def image_file_bytes(image: Image.Image, path: Path) -> bytes:
+    """`image` encoded in the format its output file name asks for (:func:`output_format`: PNG, lossless, by
+    default), so a file's name never lies about its content."""
+    import io
+
+    from aigi_scd.dataset.png import encode_png
+    from aigi_scd.errors import ConfigError
+
+    fmt = output_format(path)
+    if fmt == "PNG":
+        return encode_png(image)
+    buffer = io.BytesIO()
+    try:
+        image.convert("RGB").save(buffer, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"-o {path}: cannot write an RGB image as {fmt} ({exc}); name the output .png") from None
+    return buffer.getvalue()

@@ -2,9 +2,11 @@
 
 Encoding spends the budget in order of what each layer buys per byte: the semantic text and the
 region maps are small and go in first; the pixel layer takes every remaining byte (rate control in
-aigi_scd.codec.pixel). When even the smallest pixel layer does not fit, the semantic layer is
-shortened step by step (object details, then objects, then the description) before the target is
-declared unreachable.
+aigi_scd.codec.pixel). A file carries only what its decoder reads (the resize decoder reads pixels
+alone), and text is first fitted to the decoder's text encoders. When even the smallest pixel layer
+does not fit, the semantic layer is shortened step by step (object details, then objects, then the
+description); a decoder that paints from text alone takes the longest text that fits by itself. Only
+when no file fits is the target declared unreachable, with the smallest bpp the codec reaches.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aigi_scd.codec import pixel as pixel_layer
 from aigi_scd.codec.base import CodecBase, Encoded
 from aigi_scd.codec.bitstream import MiscFile, Reader, parse, write_varint
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
-from aigi_scd.codec.image import budget_bytes, to_rgb8
+from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.mapcode import decode_maps, encode_maps
 from aigi_scd.codec.semantics import SemanticObject, Semantics
 from aigi_scd.codec.textcode import decode_text, encode_text
@@ -78,36 +80,59 @@ class MiscCodec(CodecBase):
             sections["decoder"] = settings.to_bytes()
         return sections
 
+    def _size(self, width: int, height: int, sections: dict[str, bytes]) -> int:
+        return len(MiscFile(self.codec_id, width, height, sections).to_bytes())
+
+    def pixel_search(self, image: Image.Image):
+        """The pixel layer's search for this image (cached across the shortening steps of one encode)."""
+        return pixel_layer.search(image, self.pixel)
+
     def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
         image = to_rgb8(image)
         width, height = image.size
         target = self.default_bpp if target_bpp is None else target_bpp
         budget = budget_bytes(target, width, height)
         full = self.semantic.describe(image, prompt=side.get("prompt"))
-        maps = self.regions.maps(image, full)
+        cuts = []
+        if getattr(self.decoder, "reads_text", False) and not full.is_empty:
+            full, cuts = self.decoder.fit_semantics(full)
+        maps = self.regions.maps(image, full) if getattr(self.decoder, "reads_maps", False) else None
+        search = self.pixel_search(image)
+        text_only = None  # the longest semantic layer that fits alone: valid for a decoder that paints from text
+        choice = None
         for semantics in shortened(full):
             sections = self._sections(semantics, maps)
-            fixed = len(MiscFile(self.codec_id, width, height, sections).to_bytes())
+            fixed = self._size(width, height, sections)
             if fixed > budget:
                 continue
-            choice = pixel_layer.fit(image, budget - fixed, self.pixel)
+            if self.decoder.generates and text_only is None:
+                text_only = (semantics, sections)
+                if fixed >= self.pixel.min_fill * budget:
+                    break  # the text alone fills the file: it is worth more than a sliver of pixels
+            choice = search.fit(budget - fixed)
             if choice is not None:
                 sections["pixel"] = pixel_layer.pack(choice.avif)
                 break
-            if self.decoder.generates and fixed >= 0.9 * budget:
-                choice = None  # a decoder that can paint from text alone: a text-only file is valid
-                break
-        else:
-            raise TargetUnreachableError(self.name, target, None, "not even the smallest pixel layer fits")
+        if choice is None:
+            if text_only is None:
+                smallest = self._size(width, height, self._sections(Semantics(), None))
+                if not self.decoder.generates:
+                    smallest += search.smallest_cost()
+                raise TargetUnreachableError(
+                    self.name, target, bpp(smallest, width, height), "not even the smallest file fits"
+                )
+            semantics, sections = text_only
         data = MiscFile(self.codec_id, width, height, sections).to_bytes()
         assert len(data) <= budget, (len(data), budget)
         info = {
             "layers": {name: len(payload) for name, payload in sections.items()},
             "semantics": semantics.to_json(),
             "semantics_shortened": semantics.serialize() != full.serialize(),
+            "prompt_fit": [cut.to_json() for cut in cuts],
             "maps": len(sections.get("maps", b"")) and len(semantics.objects),
             "thumbnail": list(choice.size) if choice else None,
             "quality": choice.quality if choice else None,
+            "pixel_encodes": search.encodes,
             "notes": full.notes,
         }
         return Encoded(data, width, height, info)
@@ -127,3 +152,13 @@ class MiscCodec(CodecBase):
         return self.decoder.decode(
             size=(parsed.width, parsed.height), semantics=semantics, maps=maps, thumbnail=thumb, settings=settings
         )
+
+
+def carried_semantics(data: bytes) -> Semantics | None:
+    """The semantic layer a file carries: None when it is not a MISC file, empty when it carries none."""
+    from aigi_scd.codec.bitstream import is_misc_file
+
+    if not is_misc_file(data):
+        return None
+    sections = parse(data).sections
+    return Semantics.deserialize(decode_text(sections["semantic"])) if "semantic" in sections else Semantics()

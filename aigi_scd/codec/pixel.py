@@ -10,7 +10,7 @@ from aigi_scd.codec.av1 import Av1Image, decode_avif, join_avif, split_avif
 from aigi_scd.codec.bitstream import Reader, write_varint
 from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.image import MAX_SIDE
-from aigi_scd.codec.ratecontrol import ThumbnailChoice, fit_thumbnail
+from aigi_scd.codec.ratecontrol import ThumbnailSearch
 
 FORMAT_AV1 = 1
 DEFAULT_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0)
@@ -21,7 +21,7 @@ class PixelOptions:
     """How the pixel layer searches for its encode (see aigi_scd.codec.ratecontrol)."""
 
     speed: int = 4
-    search_speed: int = 8
+    search_speed: int = 10
     scales: tuple[float, ...] = field(default=DEFAULT_SCALES)
     finalists: int = 2
     min_fill: float = 0.9
@@ -57,11 +57,10 @@ def section_cost(avif: bytes) -> int:
     return payload + len(write_varint(payload))
 
 
-def fit(image: Image.Image, budget: int, options: PixelOptions) -> ThumbnailChoice | None:
-    """The best-reconstructing thumbnail whose section costs at most `budget` bytes."""
-    return fit_thumbnail(
+def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
+    """The pixel layer's thumbnail search for one image; ``.fit(budget)`` may be called for several budgets."""
+    return ThumbnailSearch(
         image,
-        budget,
         lambda avif, size: section_cost(avif),
         scales=options.scales,
         speed=options.speed,

@@ -6,6 +6,8 @@ adding a file. MISC presets carry a numeric ``id`` that their files store, so ``
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,17 +18,68 @@ from aigi_scd.errors import ConfigError
 CodecKind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
 
 
+# Allowed values of numeric settings, wherever a preset sets them (a section or a baseline's options), so a
+# typo names its key at load instead of surfacing later as "target unreachable": key → (low, high, open low).
+RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "speed": (0, 10, False),
+    "search_speed": (0, 10, False),
+    "finalists": (1, None, False),
+    "min_fill": (0, 1, True),
+    "default_scale": (1, None, False),
+    "quality": (0, 100, False),
+    "min_quality": (0, 100, False),
+    "max_quality": (0, 100, False),
+    "method": (0, 6, False),
+    "max_new_tokens": (1, None, False),
+    "grid": (1, 64, False),
+    "threshold": (0, 1, False),
+    "steps": (1, None, False),
+    "strength": (0, 1, True),
+    "region_strength": (0, 1, True),
+    "guidance": (0, None, False),
+}
+
+
+def check_ranges(values: dict[str, Any]) -> None:
+    """ValueError naming the first setting outside its range (see RANGES); ``scales`` must be factors >= 1."""
+    for key, value in values.items():
+        if key == "scales" and value is not None:
+            if len(value) == 0:
+                raise ValueError("scales: the list is empty; give downscale factors such as [2, 3, 4]")
+            bad = [v for v in value if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 1)]
+            if bad:
+                raise ValueError(f"scales: {bad[0]!r} is not a downscale factor (a number >= 1)")
+        if key not in RANGES or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        low, high, open_low = RANGES[key]
+        above = value > low if open_low else value >= low
+        if not (math.isfinite(value) and above and (high is None or value <= high)):
+            bracket = "(" if open_low else "["
+            span = f"{bracket}{low:g}, {high:g}]" if high is not None else f"{'>' if open_low else '>='} {low:g}"
+            raise ValueError(f"{key} must be in {span}, got {value!r}")
+
+
+class _Checked:
+    def __post_init__(self) -> None:
+        check_ranges(dataclasses.asdict(self))
+
+
 @dataclass(frozen=True)
-class SemanticConfig:
+class SemanticConfig(_Checked):
     backend: Literal["none", "prompt", "vlm"] = "none"
     model: str | None = None
     max_new_tokens: int = 384
+    max_pixels: int = 1280 * 28 * 28  # the VLM sees at most this many pixels (Qwen2.5-VL: ~1280 visual tokens)
     device: str = "auto"
     dtype: str = "auto"
 
+    def __post_init__(self) -> None:
+        if self.max_pixels < 28 * 28 * 4:
+            raise ValueError(f"max_pixels must be at least {28 * 28 * 4} (four 28-pixel patches): {self.max_pixels}")
+
 
 @dataclass(frozen=True)
-class MapsConfig:
+class MapsConfig(_Checked):
     backend: Literal["none", "boxes", "clipseg"] = "none"
     model: str | None = None
     grid: int = 8
@@ -35,25 +88,45 @@ class MapsConfig:
 
 
 @dataclass(frozen=True)
-class PixelConfig:
+class PixelConfig(_Checked):
     speed: int = 4
-    search_speed: int = 8
+    search_speed: int = 10
     scales: list[float] = field(default_factory=lambda: [2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0])
     finalists: int = 2
     min_fill: float = 0.9
 
 
 @dataclass(frozen=True)
-class DecoderConfig:
+class DecoderConfig(_Checked):
+    """The decoder; for ``diffusion`` the passes of docs/misc-decoder.md: one region pass per object
+    (`region_*`), then the whole-image pass guided by the description (`steps`, `strength`, `guidance`)."""
+
     backend: Literal["resize", "diffusion"] = "resize"
     model: str | None = None
-    steps: int = 30
+    revision: str | None = None
+    variant: str | None = None  # e.g. fp16: the repo's half-precision weight files (as the sdxl card loads them)
+    steps: int = 40
     strength: float = 0.5
+    guidance: float = 7.0
+    region_steps: int = 5
     region_strength: float = 0.6
-    guidance: float = 5.0
+    region_guidance: float = 3.5
+    negative_prompt: str = "blurry, low quality"
+    feather: float = 0.25  # soft-mask ramp inside a region, in grid cells
+    color_fix: bool = True  # keep the pixel layer's low frequencies (DiffBIR's colour correction)
     seed: int = 0
     device: str = "auto"
     dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        for key in ("steps", "region_steps"):
+            if not 1 <= getattr(self, key) <= 1000:
+                raise ValueError(f"{key} must be 1..1000, got {getattr(self, key)}")
+        for key in ("strength", "region_strength"):
+            if not 0.0 < getattr(self, key) <= 1.0:
+                raise ValueError(f"{key} must be in (0, 1], got {getattr(self, key)}")
+        if not 0.0 <= self.feather <= 4.0:
+            raise ValueError(f"feather must be 0..4 grid cells, got {self.feather}")
 
 
 @dataclass(frozen=True)
@@ -75,11 +148,31 @@ class CodecPreset:
         if self.kind == "misc":
             if self.id is None or not 1 <= self.id <= 255:
                 raise ValueError("a misc preset needs an integer id in 1..255 (stored in its files)")
+            decoder = self.decoder or DecoderConfig()
+            if decoder.backend == "resize":  # a file carries nothing its decoder does not read
+                if self.semantic is not None and self.semantic.backend != "none":
+                    raise ValueError(
+                        f"semantic.backend {self.semantic.backend!r} writes text the resize decoder never reads; "
+                        "use semantic: {backend: none} or a diffusion decoder"
+                    )
+                if self.maps is not None and self.maps.backend != "none":
+                    raise ValueError(
+                        f"maps.backend {self.maps.backend!r} writes region maps the resize decoder never reads; "
+                        "use maps: {backend: none} or a diffusion decoder"
+                    )
         elif any(x is not None for x in (self.semantic, self.maps, self.pixel, self.decoder)):
             raise ValueError(f"semantic/maps/pixel/decoder apply to kind 'misc' only, not {self.kind!r}")
         for level, value in self.levels.items():
-            if not isinstance(value, (int, float)) or value <= 0:
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"level {level!r} must be a positive bpp, got {value!r}")
+        if self.default_bpp is not None and (not math.isfinite(self.default_bpp) or self.default_bpp <= 0):
+            raise ValueError(f"default_bpp must be a positive bpp, got {self.default_bpp!r}")
+
+    @property
+    def oracle(self) -> bool:
+        """A MISC preset whose semantic layer is the sample's generation prompt: an oracle no real encoder has,
+        so its rows are reported apart from those of a vision-language model."""
+        return self.kind == "misc" and self.semantic is not None and self.semantic.backend == "prompt"
 
     def target(self, bpp: float | None = None, level: str | None = None) -> float | None:
         """The target bitrate from an explicit bpp or a named level; None means the codec's default."""
@@ -91,8 +184,8 @@ class CodecPreset:
                     f"codec {self.name!r} has no level {level!r}; levels: {', '.join(self.levels) or 'none'}"
                 )
             return float(self.levels[level])
-        if bpp is not None and bpp <= 0:
-            raise ConfigError(f"--bpp must be positive, got {bpp}")
+        if bpp is not None and (not math.isfinite(bpp) or bpp <= 0):
+            raise ConfigError(f"--bpp must be a positive, finite number of bits per pixel (such as 0.03), got {bpp}")
         return bpp if bpp is not None else self.default_bpp
 
 
@@ -109,9 +202,27 @@ def load_codec_preset(name_or_path: str, directory: Path | None = None) -> Codec
     return load_registry_entry("codec", name_or_path, load_codec_preset_file, "codec", directory)
 
 
-def all_presets(directory: Path | None = None) -> list[CodecPreset]:
-    """Every preset in the registry; misc ids must be unique (they name the codec inside files)."""
-    presets = [load_codec_preset_file(p) for p in codec_preset_paths(directory).values()]
+def preset_listing(directory: Path | None = None) -> list[tuple[str, CodecPreset | None, str | None]]:
+    """(name, preset, None) for every registry file, or (name, None, its error) for a malformed one, so one
+    broken file neither hides the others nor stops a listing or a decode that does not need it."""
+    listing: list[tuple[str, CodecPreset | None, str | None]] = []
+    for name, path in codec_preset_paths(directory).items():
+        try:
+            listing.append((name, load_codec_preset_file(path), None))
+        except ConfigError as exc:
+            listing.append((name, None, str(exc)))
+    return listing
+
+
+def all_presets(directory: Path | None = None, *, skip_invalid: bool = False) -> list[CodecPreset]:
+    """Every preset in the registry (`skip_invalid`: leaving out malformed files, else the first raises);
+    misc ids must be unique (they name the codec inside files)."""
+    presets = []
+    for _, preset, error in preset_listing(directory):
+        if error is not None and not skip_invalid:
+            raise ConfigError(error)
+        if preset is not None:
+            presets.append(preset)
     seen: dict[int, str] = {}
     for preset in presets:
         if preset.id is not None:

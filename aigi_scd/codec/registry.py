@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,28 @@ from aigi_scd.codec.base import Codec
 from aigi_scd.codec.baselines import AvifCodec, JpegCodec, WebpCodec
 from aigi_scd.codec.bitstream import is_misc_file, parse
 from aigi_scd.codec.errors import BitstreamError
-from aigi_scd.codec.presets import CodecPreset, all_presets, load_codec_preset
+from aigi_scd.codec.presets import CodecPreset, check_ranges, load_codec_preset, preset_listing
 from aigi_scd.codec.thumb import ThumbAvifCodec, read_size_box
+from aigi_scd.config import from_mapping
 from aigi_scd.errors import ConfigError
 
 _BASELINES = {"jpeg": JpegCodec, "webp": WebpCodec, "avif": AvifCodec, "thumb-avif": ThumbAvifCodec}
 
 
 def _with_options(cls, preset: CodecPreset):
-    allowed = {f.name for f in dataclasses.fields(cls)} - {"name"}
-    unknown = sorted(set(preset.options) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{preset.source}: options: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}"
-        )
-    options = dict(preset.options)
-    if "scales" in options:
-        options["scales"] = tuple(float(s) for s in options["scales"])
+    """The baseline codec `cls` with the preset's options, each checked against the field's type and range
+    (``quality: "abc"`` or ``min_fill: 5`` is refused naming the key, never passed on)."""
+    where = f"{preset.source or preset.name}: options"
+    if "name" in preset.options:
+        raise ConfigError(f"{where}: name is the preset's own `name:`, not an option")
     try:
-        return cls(name=preset.name, **options)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{preset.source}: options: {exc}") from None
+        check_ranges(preset.options)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    codec = from_mapping(cls, {"name": preset.name, **preset.options}, where)
+    if getattr(codec, "min_quality", 0) > getattr(codec, "max_quality", 100):
+        raise ConfigError(f"{where}: min_quality {codec.min_quality} is above max_quality {codec.max_quality}")
+    return codec
 
 
 def build_codec(preset: CodecPreset) -> Codec:
@@ -61,23 +61,50 @@ def sniff(data: bytes) -> str:
     raise BitstreamError("not a file any aigi-scd codec writes (unknown leading bytes)", 0)
 
 
-def codec_for_file(data: bytes, directory: Path | None = None) -> Codec:
-    """The codec that wrote `data`, from the file alone."""
+def codec_for_file(data: bytes, directory: Path | None = None, preset: CodecPreset | None = None) -> Codec:
+    """The codec that wrote `data`, from the file alone, or from `preset` (a preset given by path, which the
+    registry does not hold; it must be of the file's kind, and for MISC files carry the file's id).
+    A malformed file elsewhere in the registry does not stop a decode that does not need it."""
     kind = sniff(data)
-    presets = all_presets(directory)
+    if preset is not None:
+        return _check_preset_fits(data, kind, preset)
+    listing = preset_listing(directory)
+    presets = [p for _, p, error in listing if error is None]
+    broken = "; ".join(error for _, _, error in listing if error is not None)
     if kind == "misc":
         codec_id = parse(data).codec_id
-        for preset in presets:
-            if preset.kind == "misc" and preset.id == codec_id:
-                return build_codec(preset)
-        raise BitstreamError(f"written by codec id {codec_id}, which no preset in the codec registry has", 3)
-    for preset in presets:
-        if preset.kind == kind and preset.name == kind:
-            return build_codec(preset)
+        matches = [p for p in presets if p.kind == "misc" and p.id == codec_id]
+        if len(matches) > 1:
+            raise ConfigError(
+                f"codec id {codec_id} is used by {matches[0].source} and {matches[1].source}; give one another id"
+            )
+        if matches:
+            return build_codec(matches[0])
+        hint = f" (a malformed preset could be it: {broken})" if broken else ""
+        raise BitstreamError(
+            f"written by codec id {codec_id}, which no preset in the codec registry has{hint}; if its preset is "
+            "a file outside the registry, name it with --codec PATH",
+            3,
+        )
+    for candidate in presets:
+        if candidate.kind == kind and candidate.name == kind:
+            return build_codec(candidate)
     return _BASELINES[kind](name=kind)
 
 
-def decode_file(data: bytes, directory: Path | None = None) -> tuple[Image.Image, Any]:
-    """Decode any file an aigi-scd codec wrote; returns the image and the codec."""
-    codec = codec_for_file(data, directory)
+def _check_preset_fits(data: bytes, kind: str, preset: CodecPreset) -> Codec:
+    """The codec of `preset`, if it wrote files like `data` (else the one bitstream error, naming both)."""
+    if preset.kind != kind:
+        raise BitstreamError(f"a {kind} file, but codec preset {preset.name!r} writes {preset.kind} files", 0)
+    codec_id = parse(data).codec_id if kind == "misc" else None
+    if codec_id is not None and codec_id != preset.id:
+        raise BitstreamError(f"written by codec id {codec_id}, but preset {preset.name!r} has id {preset.id}", 3)
+    return build_codec(preset)
+
+
+def decode_file(
+    data: bytes, directory: Path | None = None, preset: CodecPreset | None = None
+) -> tuple[Image.Image, Any]:
+    """Decode any file an aigi-scd codec wrote (with `preset` when given); returns the image and the codec."""
+    codec = codec_for_file(data, directory, preset)
     return codec.decode(data), codec

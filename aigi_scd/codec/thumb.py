@@ -16,9 +16,9 @@ from PIL import Image
 from aigi_scd.codec.av1 import decode_avif, resize
 from aigi_scd.codec.base import CodecBase, Encoded
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
-from aigi_scd.codec.image import MAX_PIXELS, budget_bytes, to_rgb8
+from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.pixel import DEFAULT_SCALES
-from aigi_scd.codec.ratecontrol import fit_thumbnail
+from aigi_scd.codec.ratecontrol import ThumbnailSearch
 
 SIZE_BOX = b"oisz"
 SIZE_BOX_BYTES = 12
@@ -45,7 +45,7 @@ def read_size_box(data: bytes) -> tuple[int, int] | None:
 class ThumbAvifCodec(CodecBase):
     name: str = "thumb-avif"
     speed: int = 4
-    search_speed: int = 8
+    search_speed: int = 10
     scales: tuple[float, ...] = field(default=DEFAULT_SCALES)
     finalists: int = 2
     quality: int = 50  # with no target: this quality at the first scale
@@ -61,23 +61,33 @@ class ThumbAvifCodec(CodecBase):
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
             return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
         budget = budget_bytes(target_bpp, width, height)
-        choice = fit_thumbnail(
-            image,
-            budget,
-            lambda avif, size: len(avif) + SIZE_BOX_BYTES,
-            scales=self.scales,
-            speed=self.speed,
-            search_speed=self.search_speed,
-            finalists=self.finalists,
-        )
+        search = self.thumbnail_search(image)
+        choice = search.fit(budget)
         if choice is None:
-            raise TargetUnreachableError(self.name, target_bpp, None, "even the smallest thumbnail is larger")
+            smallest = bpp(search.smallest_cost(), width, height)
+            raise TargetUnreachableError(self.name, target_bpp, smallest, "even the smallest thumbnail is larger")
         data = choice.avif + size_box(width, height)
         return Encoded(
             data,
             width,
             height,
-            {"thumbnail": list(choice.size), "quality": choice.quality, "psnr_estimate": choice.psnr},
+            {
+                "thumbnail": list(choice.size),
+                "quality": choice.quality,
+                "psnr_estimate": choice.psnr,
+                "encodes": search.encodes,
+            },
+        )
+
+    def thumbnail_search(self, image: Image.Image) -> ThumbnailSearch:
+        """The rate control for one image: the best scale and quality under a byte budget."""
+        return ThumbnailSearch(
+            image,
+            lambda avif, size: len(avif) + SIZE_BOX_BYTES,
+            scales=self.scales,
+            speed=self.speed,
+            search_speed=self.search_speed,
+            finalists=self.finalists,
         )
 
     def decode(self, data: bytes) -> Image.Image:

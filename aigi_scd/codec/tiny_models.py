@@ -1,7 +1,8 @@
 """Tiny random-weight models for MISC's model-backed layers, built offline (see aigi_scd.weights.tiny).
 
 ``tiny:qwen2.5-vl`` is a Qwen2.5-VL model and processor (byte-level BPE tokenizer trained on the
-bundled corpus, Qwen's special tokens, a chat template, the Qwen2-VL image and video processors);
+bundled corpus, Qwen's special tokens, Qwen2.5-VL's published chat template, the Qwen2-VL image and
+video processors);
 ``tiny:clipseg`` is a CLIPSeg model and processor. Same classes as the real models, so the codec
 loads them with the same ``from_pretrained`` code; their outputs are meaningless (random weights).
 """
@@ -20,12 +21,22 @@ QWEN_SPECIALS = [
     "<|image_pad|>",
     "<|video_pad|>",
 ]
-QWEN_CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+# The chat template Qwen publishes with Qwen2.5-VL (chat_template.json of Qwen/Qwen2.5-VL-3B/7B/72B-Instruct):
+# a default system turn, images as <|vision_start|><|image_pad|><|vision_end|>, optional "Picture N:" labels.
+# The tiny model carries it unchanged, so tests render the prompt the real model reads.
+QWEN25_VL_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 
@@ -74,7 +85,7 @@ def build_qwen25_vl():
         image_processor=Qwen2VLImageProcessor(**pixels),
         tokenizer=tokenizer,
         video_processor=Qwen2VLVideoProcessor(**pixels),
-        chat_template=QWEN_CHAT_TEMPLATE,
+        chat_template=QWEN25_VL_CHAT_TEMPLATE,
     )
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in QWEN_SPECIALS}
     config = Qwen2_5_VLConfig(

@@ -7,6 +7,7 @@ backend turns into region maps. Decoding is greedy, so the same image gives the 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PIL import Image
@@ -15,17 +16,32 @@ from aigi_scd.codec.semantics import Semantics
 from aigi_scd.codec.vlm_answer import parse_answer
 from aigi_scd.weights.loading import LazyTransformersModel
 
+# MISC's instruction to GPT-4V (three salient objects, each a name of at most three words and a detail of at
+# most ten; then an overall description of about 50 words), asked as JSON with Qwen2.5-VL's boxes added.
 INSTRUCTION = (
-    "You are the encoder of an image codec. Describe this image so that a painter could recreate it. "
-    'Reply with JSON only, in exactly this form: {"description": "<one paragraph of about 50 words: scene, '
-    'layout, colours, lighting, style>", "objects": [{"name": "<at most 3 words>", "detail": "<at most 10 words: '
-    'colour, texture, shape, pose>", "bbox_2d": [x1, y1, x2, y2]}]} listing the 1 to 3 most salient objects, '
-    "each with its bounding box in pixel coordinates."
+    "You are the encoder of an image codec: a painter will recreate this image from your words alone. "
+    "First name the three most salient objects in the image; for each give a name of at most 3 words, a detail "
+    "of at most 10 words (colour, texture, shape, pose) and its bounding box in pixel coordinates. Then describe "
+    "the whole image in about 50 words: scene, layout, colours, lighting, style. Reply with JSON only, in exactly "
+    'this form: {"objects": [{"name": "...", "detail": "...", "bbox_2d": [x1, y1, x2, y2]}, '
+    '{"name": "...", "detail": "...", "bbox_2d": [x1, y1, x2, y2]}, '
+    '{"name": "...", "detail": "...", "bbox_2d": [x1, y1, x2, y2]}], "description": "..."}'
 )
 ALTERNATIVE = (
     "Use --codec misc-offline (no weights needed), connect to the hub, or set semantic.model in the codec preset "
     "to a local folder."
 )
+
+
+def cap_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
+    """The image at most `max_pixels` large, aspect kept (a VLM's visual tokens grow with the pixels: a 4K
+    photo would be ~10k tokens for Qwen2.5-VL, which reads a downscaled copy as well)."""
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (width * height))
+    size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 class VlmSemantics(LazyTransformersModel):
@@ -38,6 +54,7 @@ class VlmSemantics(LazyTransformersModel):
         import torch
 
         processor, model, device = self.loaded()
+        image = cap_pixels(image, self.config.max_pixels)
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(text=[text], images=[image], return_tensors="pt").to(device)
@@ -56,4 +73,6 @@ class VlmSemantics(LazyTransformersModel):
         answer, frame = self.answer(image)
         semantics = parse_answer(answer, frame)
         semantics.notes.insert(0, f"vlm answer: {answer[:500]}")
+        if frame is not None:
+            semantics.notes.insert(1, f"vlm input: {frame[0]}x{frame[1]} pixels")
         return semantics

@@ -1,5 +1,7 @@
-"""The dataset card (``OUT/README.md``): YAML ``configs`` that make ``datasets.load_dataset(OUT)`` work,
-declared features, and a human summary built from the manifest and the shard stats files only."""
+"""The build's dataset card (``OUT/README.md``): YAML ``configs`` that make ``datasets.load_dataset(OUT)`` work,
+declared features, the licences of the models, and what the build holds (counts, settings, filters, pictures,
+the benchmark once ``compress`` has run), all read from the folder itself. :func:`write_dataset_card` also writes
+the datasheet (``OUT/DATASHEET.md``) and the pictures."""
 
 from __future__ import annotations
 
@@ -8,10 +10,30 @@ from typing import Any
 
 import yaml
 
-from aigi_scd.dataset.compressed_card import compressed_configs, compressed_section, reproduce_section
-from aigi_scd.dataset.files import read_json, write_bytes_atomic
+from aigi_scd.dataset.card_tables import (
+    breakdown_table,
+    counts_table,
+    filter_table,
+    preset_lines,
+    settings_table,
+    versions_table,
+)
+from aigi_scd.dataset.compressed_card import (
+    benchmark_pictures_section,
+    compressed_configs,
+    compressed_section,
+    made_with,
+    project_name,
+    reproduce_section,
+)
+from aigi_scd.dataset.contents import BuildContents, read_build
+from aigi_scd.dataset.datasheet import render_datasheet
+from aigi_scd.dataset.files import write_bytes_atomic
 from aigi_scd.dataset.imports_card import import_commands, imports_section, source_image_fields
-from aigi_scd.dataset.shards import IMAGE_FIELDS, finished_shards, model_data_dir, source_names
+from aigi_scd.dataset.pictures import write_pictures
+from aigi_scd.dataset.shards import IMAGE_FIELDS, imported_sources, model_data_dir
+
+DATASHEET = "DATASHEET.md"
 
 
 def _features_yaml(image_fields: tuple[str, ...] = ("png",)) -> list[Any]:
@@ -28,14 +50,26 @@ def _split(out: Path, models: list[str]) -> dict[str, Any]:
     return {"download_size": sum(p.stat().st_size for m in models for p in model_data_dir(out, m).glob("train-*.tar"))}
 
 
-def card_metadata(out: Path, sources: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def licence_field(licences: list[str] | None) -> dict[str, Any]:
+    """The card's ``license``: the models' own licences (one, or a list); left out when a source's is unknown."""
+    if not licences:
+        return {}
+    return {"license": licences[0] if len(licences) == 1 else licences}
+
+
+def card_metadata(out: Path, sources: dict[str, tuple[str, ...]], licences: list[str] | None = None) -> dict[str, Any]:
     """The YAML front matter: one config for all sources (default) and one per source that has shards, each
-    declaring the image members its samples hold (`sources`: name → members, e.g. ``("png",)``)."""
+    declaring the image members its samples hold (`sources`: name → members, e.g. ``("png",)``), and the
+    sources' licences (left out when one is not known).
+
+    The default config is there even when no image was kept (a preset that rejects everything): datasets then
+    says that no data files were found, instead of reading build.json and the stats files as a json dataset.
+    """
     with_data = [m for m in sources if any(model_data_dir(out, m).glob("train-*.tar"))]
     configs, infos = [], []
     every = {name for m in with_data for name in sources[m]}
-    features = _features_yaml(tuple(name for name in IMAGE_FIELDS if name in every))
-    if with_data:
+    features = _features_yaml(tuple(name for name in IMAGE_FIELDS if name in every) or ("png",))
+    if sources:
         configs.append(
             {
                 "config_name": "default",
@@ -52,7 +86,7 @@ def card_metadata(out: Path, sources: dict[str, tuple[str, ...]]) -> dict[str, A
     infos += more_infos
     return {
         "pretty_name": "AIGI-SCD",
-        "license": "other",
+        **licence_field(licences),
         "task_categories": ["text-to-image"],
         "tags": ["ai-generated-images", "image-compression", "semantic-compression", "aigi-scd"],
         "configs": configs,
@@ -60,163 +94,144 @@ def card_metadata(out: Path, sources: dict[str, tuple[str, ...]]) -> dict[str, A
     }
 
 
-def _model_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
-    rows = []
-    for name in manifest["models"]:
-        card = manifest["cards"][name]
-        shards = finished_shards(out, name)
-        kept = sum(s["kept"] for s in shards.values())
-        rejected = sum(s["rejected"] for s in shards.values())
-        planned = sum(s["planned"] for s in shards.values())
-        seconds = sum(s.get("generation_seconds") or 0 for s in shards.values())
-        rate = f"{planned / seconds:.2f}" if seconds else "–"
-        passed = f"{100 * kept / planned:.1f}%" if planned else "–"
-        call = card["call"]
-        rows.append(
-            f"| {name} | `{card['repo']}` | {card.get('pipeline') or 'auto'} | {call['steps']} | {call['guidance']} "
-            f"| {call['width']}×{call['height']} | {kept} | {rejected} | {passed} | {rate} | {card['license']} |"
+def summary_sentence(contents: BuildContents) -> str:
+    """One sentence: what was kept, from what, by which sources, with which tool."""
+    manifest, config = contents.manifest, contents.manifest.get("config") or {}
+    generated = sum(s.planned for s in contents.sources)
+    names = ", ".join(f"`{s.name}`" for s in contents.sources)
+    prompts = len(config.get("prompt_ids") or [])
+    per_prompt = config.get("images_per_prompt")
+    made = "generated or imported" if imported_sources(manifest) else "generated"
+    parts = [f"{contents.kept} images kept of {generated} {made} by {len(contents.sources)} source(s) ({names})"]
+    if config.get("suite") is not None:
+        parts.append(
+            f"from {prompts} prompts of prompt suite `{config['suite']}`, {per_prompt} image(s) per prompt, "
+            f"build seed {config.get('seed')}"
         )
-    return rows
+    imported = imported_sources(manifest)
+    if imported:
+        parts.append(f"imported: {', '.join(f'`{s}`' for s in imported)} (see *Imported sources*)")
+    return "; ".join(parts) + f"; made with {project_name()} {manifest.get('aigi_scd', '')}".rstrip() + "."
 
 
-def _filter_rows(out: Path, manifest: dict[str, Any]) -> list[str]:
-    """Per source and filter (in chain order): images it rejected, images it judged, and its pass rate."""
-    rows = []
-    for name in source_names(manifest):
-        order: list[str] = []
-        checked: dict[str, int] = {}
-        passed: dict[str, int] = {}
-        rejected: dict[str, int] = {}
-        for stats in finished_shards(out, name).values():
-            for filt in stats.get("filters") or []:
-                if filt not in order:
-                    order.append(filt)
-            for filt, n in (stats.get("rejects_by_filter") or {}).items():
-                rejected[filt] = rejected.get(filt, 0) + n
-            for filt, counts in (stats.get("filter_counts") or {}).items():
-                checked[filt] = checked.get(filt, 0) + counts["checked"]
-                passed[filt] = passed.get(filt, 0) + counts["passed"]
-        order += sorted(f for f in rejected if f not in order)
-        for filt in order:
-            n = checked.get(filt)
-            rate = f"{100 * passed.get(filt, 0) / n:.1f}%" if n else "–"
-            rows.append(f"| {name} | {filt} | {rejected.get(filt, 0)} | {n if n is not None else '–'} | {rate} |")
-    return rows
-
-
-def _preset_lines(manifest: dict[str, Any]) -> list[str]:
-    if not manifest.get("config"):
-        return ["Each imported source's filter preset is in its row above."]
-    preset = manifest.get("preset") or {}
-    steps = (manifest["config"].get("filters") or {}).get("steps") or []
-    lines = [f"Filter preset `{preset.get('name', '?')}`: {preset.get('description') or ''}".rstrip(), ""]
-    for step in steps:
-        settings = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("type", "name") and v is not None)
-        label = step["name"] if step["name"] == step["type"] else f"{step['name']} ({step['type']})"
-        lines.append(f"- `{label}`" + (f": {settings}" if settings else ""))
-    return lines
-
-
-def _intro(manifest: dict[str, Any]) -> str:
-    config = manifest.get("config")
-    made = f"built with aigi-scd {manifest['aigi_scd']}"
-    if config:
-        made += (
-            f" from prompt suite `{config['suite']}` ({len(config['prompt_ids'])} prompts, "
-            f"{config['images_per_prompt']} image(s) per prompt, seed {config['seed']})"
+def _licence_line(contents: BuildContents) -> str:
+    imported = imported_sources(contents.manifest)
+    parts = []
+    if len(imported) < len(contents.sources):
+        parts.append(
+            "each generated image carries the licence of the model that generated it (`licence` column above, from "
+            "the model's card)"
         )
-    imports = manifest.get("imports") or []
-    if imports:
-        made += ("; with " if config else ", of ") + f"{len(imports)} imported source(s) (see below)"
-    return f"AI-generated images for benchmarking ultra-low-bitrate semantic image compression, {made}."
-
-
-def _licence_line(generated: bool, imported: bool) -> str:
-    parts = (
-        ["each generated image inherits the licence of the model that generated it (column above)"] if generated else []
-    )
     if imported:
         parts.append("imported images keep the terms of their source, which aigi-scd does not record")
     return "Licences: " + "; ".join(parts) + "."
 
 
-def render_card(out: Path) -> str:
+def _pictures_section(contents: BuildContents, pictures: dict[str, dict[str, Path]], kind: str) -> list[str]:
+    lines = []
+    for source in contents.sources:
+        path = pictures.get(source.name, {}).get(kind)
+        if path is not None:
+            lines += [f"![{source.name} {kind}]({path.relative_to(contents.out).as_posix()})", ""]
+    return lines
+
+
+def render_card(out: Path, contents: BuildContents | None = None, pictures: dict | None = None) -> str:
     out = Path(out)
-    manifest = read_json(out / "build.json")
-    models = manifest["models"]
-    sources = source_image_fields(out, manifest)
-    meta = card_metadata(out, sources)
-    names = list(sources) or ["<source>"]
+    contents = contents or read_build(out)
+    pictures = pictures or {}
+    names = [s.name for s in contents.sources]
+    meta = card_metadata(out, source_image_fields(out, contents.manifest), contents.licences())
+    imported = bool(imported_sources(contents.manifest))
+    config = contents.manifest.get("config")
     lines = [
         "---",
         yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
         "---",
         "# AIGI-SCD build",
         "",
-        _intro(manifest),
+        "AI-generated images for benchmarking ultra-low-bitrate semantic image compression: "
+        + summary_sentence(contents),
+        "",
+        f"How it was made, what it holds and what it is for: [{DATASHEET}]({DATASHEET}).",
         "",
         "## Load",
         "",
         "```python",
         "from datasets import load_dataset",
-        'ds = load_dataset("path/to/this/folder", split="train")              # every source',
-        f'ds = load_dataset("path/to/this/folder", "{names[0]}", split="train")  # one source',
+        'ds = load_dataset("path/to/this/folder", split="train")  # every source',
+        *([f'ds = load_dataset("path/to/this/folder", "{names[0]}", split="train")  # one source'] if names else []),
         "```",
         "",
-    ]
-    if models:
-        lines += [
-            "Each generated row has `png` (the lossless image) and `json`: the prompt (with category, style and "
-            "salient objects), the model card snapshot (repo, revision, pipeline and scheduler class and config), "
-            "seed, steps, guidance, size, dtype, device, library versions, timings, every filter score and verdict, "
-            "and the sha256 of the PNG bytes.",
-            "",
-        ]
-    if manifest.get("imports"):
-        lines += [
-            "An imported row keeps its original file under its format's name (`png`, `jpg` or `webp`; the other "
-            "image columns are None) and has the same `json`, with what its source knew: the prompt, seed, steps, "
-            "guidance and requested size where given, `imported` (provenance) in place of a model card, every "
-            "filter score and verdict, and the sha256 of the stored file.",
-            "",
-        ]
-    if models:
-        lines += [
-            "## Models",
-            "",
-            "| model | repo | pipeline | steps | guidance | size | kept | rejected | pass rate | img/s | licence |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-            *_model_rows(out, manifest),
-            "",
-        ]
-    lines += [
-        *imports_section(out, manifest),
+        "Each generated row has `png` (the lossless image) and `json`: the prompt (with category, style and salient "
+        "objects), the model card snapshot (repo, revision, pipeline and scheduler class and config), seed, "
+        "steps, guidance, size, dtype, device, library versions, timings, every filter score and verdict, and "
+        "the sha256 of the PNG bytes.",
+        "",
+        *(
+            [
+                "An imported row keeps its original file under its format's name (`png`, `jpg` or `webp`; the other "
+                "image columns are None) and has the same `json`, with what its source knew: the prompt, seed, "
+                "steps, guidance and requested size where given, `imported` (provenance) in place of a model card, "
+                "every filter score and verdict, and the sha256 of the stored file.",
+                "",
+            ]
+            if imported
+            else []
+        ),
+        "## Sources",
+        "",
+        *settings_table(contents),
+        "",
+        *counts_table(contents),
+        "",
+        *_pictures_section(contents, pictures, "samples"),
+        *imports_section(out, contents.manifest),
+        "## Composition (kept images)",
+        "",
+        *breakdown_table(contents, "category", lambda s: s.category),
+        "",
+        *breakdown_table(contents, "style", lambda s: s.style),
+        "",
+        *breakdown_table(contents, "size", lambda s: s.size),
+        "",
         "## Filters",
         "",
-        *_preset_lines(manifest),
+        *preset_lines(contents),
         "",
         "Filters run in this order; an image stops at the first that rejects it, so each pass rate is over the "
-        "images that reached that filter. Every score and verdict is in each sample's `json.filters`; rejected "
-        "samples are kept with their reasons under `rejects/<source>/` (not part of the dataset).",
+        "images that reached that filter. Scores (min, median, max) are over every image a filter scored, kept or "
+        "rejected. Every score and verdict is in each sample's `json.filters`; rejected samples are kept with their "
+        "reasons under `rejects/<source>/` (not part of the dataset).",
         "",
-        "| source | filter | rejected | checked | pass rate |",
-        "|---|---|---|---|---|",
-        *(_filter_rows(out, manifest) or ["| – | – | 0 | – | – |"]),
+        *filter_table(contents),
+        "",
+        *_pictures_section(contents, pictures, "scores"),
+        "## Library versions",
+        "",
+        *versions_table(contents),
         "",
         *compressed_section(out),
+        *benchmark_pictures_section(out),
         *reproduce_section(
             [
-                *([manifest.get("command") or "aigi-scd build (options in build.json)"] if models else []),
-                *(manifest.get("filter_commands") or []),
-                *import_commands(manifest),
+                *([contents.manifest.get("command") or "aigi-scd build (options in build.json)"] if config else []),
+                *(contents.manifest.get("filter_commands") or []),
+                *import_commands(contents.manifest),
+                *made_with(out),
             ],
-            _licence_line(bool(models), bool(manifest.get("imports"))),
+            _licence_line(contents),
         ),
     ]
     return "\n".join(lines)
 
 
 def write_dataset_card(out: Path) -> Path:
-    path = Path(out) / "README.md"
-    write_bytes_atomic(path, render_card(out).encode("utf-8"))
+    """Write ``README.md``, ``DATASHEET.md`` and the pictures of the build in `out`; returns the card's path."""
+    out = Path(out)
+    contents = read_build(out)
+    pictures = write_pictures(contents)
+    write_bytes_atomic(out / DATASHEET, render_datasheet(contents, pictures).encode("utf-8"))
+    path = out / "README.md"
+    write_bytes_atomic(path, render_card(out, contents, pictures).encode("utf-8"))
     return path

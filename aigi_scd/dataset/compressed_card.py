@@ -88,10 +88,6 @@ def compressed_section(out: Path) -> list[str]:
         "Configs: " + ", ".join(f"`{n}`" for n in names),
         "",
     ]
-    manifest = Path(out) / "compress.json"
-    command = read_json(manifest).get("command") if manifest.is_file() else None
-    if command:
-        lines += ["Made with:", "", "```", command, "```", ""]
     summary = Path(out) / "benchmark" / "summary.md"
     if summary.is_file():
         body = summary.read_text(encoding="utf-8").split("\n", 1)[1]  # drop its title
@@ -99,18 +95,58 @@ def compressed_section(out: Path) -> list[str]:
     return lines
 
 
+def benchmark_pictures_section(out: Path) -> list[str]:
+    """Markdown: the rate–quality plots, and a link to the benchmark report when there is one."""
+    folder = Path(out) / "benchmark"
+    plots = sorted(folder.glob("rd_*.png"))
+    report = folder / "report.html"
+    if not plots and not report.is_file():
+        return []
+    lines = ["### Rate–quality plots", ""]
+    if report.is_file():
+        lines += [
+            "Every reconstruction beside its original, with a control to flip or slide between two of them: "
+            "[benchmark/report.html](benchmark/report.html) (one self-contained page; open it from disk).",
+            "",
+        ]
+    lines += [f"![{p.stem[3:]}](benchmark/{p.name})" for p in plots]
+    return [*lines, ""]
+
+
+def made_with(out: Path) -> list[str]:
+    """The last `aigi-scd compress` command run on `out` (from ``compress.json``), if any."""
+    manifest = Path(out) / "compress.json"
+    command = read_json(manifest).get("command") if manifest.is_file() else None
+    return [command] if command else []
+
+
 def reproduce_section(commands: list[str], licence: str) -> list[str]:
     """Markdown: the commands that made the folder, and whose licence its images carry."""
     return ["## Reproduce", "", "```", *commands, "```", "", licence, ""]
 
 
+def project_name() -> str:
+    """``aigi-scd`` linked to its project page when the installed package declares one (never a guessed URL)."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata("aigi-scd")
+    except metadata.PackageNotFoundError:
+        return "aigi-scd"
+    for entry in meta.get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if url.strip().startswith("https://") and label.strip().lower() in ("homepage", "repository", "source"):
+            return f"[aigi-scd]({url.strip()})"
+    return "aigi-scd"
+
+
 def render_compress_card(out: Path) -> str:
-    """The card of an output folder that holds compressed image folders only (no build)."""
+    """The card of an output folder that holds compressed image folders only (no build). It states no licence:
+    the reconstructions carry their originals' licences, which the folder does not record."""
     out = Path(out)
     configs, infos = compressed_configs(out)
     meta = {
         "pretty_name": "AIGI-SCD compression benchmark",
-        "license": "other",
         "tags": ["image-compression", "semantic-compression", "aigi-scd"],
         "configs": configs,
         "dataset_info": infos,
@@ -123,14 +159,15 @@ def render_compress_card(out: Path) -> str:
         "---",
         "# Compression benchmark",
         "",
-        "Image sets compressed with [aigi-scd](https://github.com/) at ultra-low bitrates: "
+        f"Image sets compressed with {project_name()} at ultra-low bitrates: "
         + ", ".join(f"`{name}` ({info['kind']}, {info['images']} images)" for name, info in sources.items())
         + ".",
         "",
         *compressed_section(out),
+        *benchmark_pictures_section(out),
         *reproduce_section(
-            [manifest.get("command") or "aigi-scd compress (options in compress.json)"],
-            "Licences: the reconstructions inherit the licence of their originals.",
+            made_with(out) or ["aigi-scd compress (options in compress.json)"],
+            "Licences: the reconstructions carry the licence of their originals.",
         ),
     ]
     return "\n".join(lines)

@@ -13,14 +13,15 @@ and a killed build leaves only ``.tmp`` files, which the next run discards.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.dataset.files import fsync_dir, read_json
+from aigi_scd.dataset.files import ensure_dir, fsync_dir, read_json_or_explain, unwritable
+from aigi_scd.errors import DamagedDataError, OutputDirError
 
 MANIFEST = "build.json"  # a build folder's manifest (see aigi_scd.build.manifest)
 TAR_MTIME = 0  # fixed member times make equal samples give byte-identical tars
@@ -43,6 +44,9 @@ def source_names(manifest: dict[str, Any]) -> list[str]:
 def imported_sources(manifest: dict[str, Any]) -> list[str]:
     """The sources added by ``aigi-scd import``, first imported first (``imports`` is a list of records)."""
     return [record["source"] for record in manifest.get("imports") or []]
+
+
+REPAIR_HINT = "run `aigi-scd verify {out} --repair`, which says what it repairs and what to regenerate"
 
 
 def shard_name(index: int) -> str:
@@ -83,34 +87,48 @@ class AtomicTarWriter:
 
         if "." in key:
             raise ValueError(f"sample key {key!r} contains a dot; datasets would split the field name there")
-        if self._writer is None:
-            self.final.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.tmp, "wb")  # noqa: SIM115 - held open by the writer until commit or abort
-            self._writer = wds.TarWriter(self._file, user="aigi-scd", group="aigi-scd", mtime=TAR_MTIME, encoder=False)
-        self._writer.write({"__key__": key, **fields})
+        try:
+            if self._writer is None:
+                ensure_dir(self.final.parent)
+                self._file = open(self.tmp, "wb")  # noqa: SIM115 - held open by the writer until commit or abort
+                self._writer = wds.TarWriter(
+                    self._file, user="aigi-scd", group="aigi-scd", mtime=TAR_MTIME, encoder=False
+                )
+            self._writer.write({"__key__": key, **fields})
+        except OSError as exc:
+            self._fail(exc)
         self.count += 1
+
+    def _fail(self, exc: OSError):
+        """Discard the temporary file; a full, read-only or forbidden place becomes one line naming the tar."""
+        self.abort()
+        raise unwritable(self.final, exc) from exc
 
     def commit(self) -> Path | None:
         """Close, flush to disk and rename into place; returns the final path (None if nothing was written)."""
         if self._writer is None:
             return None
-        self._writer.close()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self._writer = None
-        os.replace(self.tmp, self.final)
+        try:
+            self._writer.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._writer = None
+            os.replace(self.tmp, self.final)
+        except OSError as exc:
+            self._fail(exc)
         fsync_dir(self.final.parent)
         return self.final
 
     def abort(self) -> None:
         if self._writer is not None:
-            try:
-                self._writer.close()
-            finally:
+            writer, self._writer = self._writer, None
+            with contextlib.suppress(OSError):  # the file is discarded anyway (e.g. the disk is full)
+                writer.close()
+            with contextlib.suppress(OSError):  # closing flushes, and a full disk refuses the flush too
                 self._file.close()
-                self._writer = None
-        self.tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.tmp.unlink(missing_ok=True)
 
 
 def iter_samples(path: Path) -> Iterator[dict[str, Any]]:
@@ -119,33 +137,77 @@ def iter_samples(path: Path) -> Iterator[dict[str, Any]]:
     from webdataset.tariterators import base_plus_ext
 
     sample: dict[str, Any] | None = None
-    with tarfile.open(path, mode="r|") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            key, ext = base_plus_ext(member.name)
-            if key is None:
-                continue
-            if sample is not None and sample["__key__"] != key:
-                yield sample
-                sample = None
-            if sample is None:
-                sample = {"__key__": key}
-            sample[ext.lower()] = tar.extractfile(member).read()
+    try:
+        with tarfile.open(path, mode="r|") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                key, ext = base_plus_ext(member.name)
+                if key is None:
+                    continue
+                if sample is not None and sample["__key__"] != key:
+                    yield sample
+                    sample = None
+                if sample is None:
+                    sample = {"__key__": key}
+                sample[ext.lower()] = tar.extractfile(member).read()
+    except (tarfile.TarError, EOFError) as exc:
+        raise DamagedDataError(f"{path}: the tar is damaged ({exc})", repair_hint(path)) from None
+    except FileNotFoundError:
+        raise DamagedDataError(f"{path}: the tar is missing", repair_hint(path)) from None
     if sample is not None:
         yield sample
 
 
-def finished_shards(out: Path, model: str) -> dict[int, dict[str, Any]]:
-    """Index → stats of every complete shard of `model` (those with a stats file)."""
-    done = {}
+def repair_hint(path: Path) -> str:
+    """How to repair the folder that holds `path` (the output folder: above data/, rejects/ or compressed/)."""
+    path = Path(path)
+    for parent in path.parents:
+        if parent.name in ("data", "rejects", "compressed", ".filter-staging"):
+            return REPAIR_HINT.format(out=parent.parent)
+    return REPAIR_HINT.format(out=path.parent)
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """A build folder's ``build.json``; one line naming the problem when it is missing or unreadable."""
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        raise OutputDirError(f"{out} holds no aigi-scd build ({MANIFEST} is missing); give the --out of a build")
+    manifest = read_json_or_explain(
+        path, "the build manifest", "restore it, or rebuild with the original build command and --overwrite"
+    )
+    if not isinstance(manifest, dict) or not {"config", "models", "prompts"} <= set(manifest):
+        raise DamagedDataError(
+            f"{path}: not an aigi-scd build manifest (no config, models or prompts)",
+            "restore it, or rebuild with the original build command and --overwrite",
+        )
+    return manifest
+
+
+def stats_files(out: Path, model: str) -> dict[int, Path]:
+    """Index → stats file of every shard of `model` that has one (names that are not ``NNNNN.stats.json``
+    are not ours and are left alone)."""
+    found = {}
     for path in sorted(model_data_dir(out, model).glob("*.stats.json")):
-        try:
-            index = int(path.name.split(".")[0])
-            done[index] = read_json(path)
-        except (ValueError, json.JSONDecodeError):
-            continue  # unreadable stats file: the shard counts as unfinished and is redone
-    return done
+        head = path.name.split(".")[0]
+        if head.isdigit():
+            found[int(head)] = path
+    return found
+
+
+def read_stats(path: Path) -> dict[str, Any]:
+    """One shard's stats file; DamagedDataError naming it (and the repair) when it is unreadable."""
+    stats = read_json_or_explain(path, "the shard's stats file", repair_hint(path))
+    if not isinstance(stats, dict) or not {"kept", "rejected", "keys"} <= set(stats):
+        raise DamagedDataError(f"{path}: not a shard stats file (no kept, rejected or keys)", repair_hint(path))
+    return stats
+
+
+def finished_shards(out: Path, model: str) -> dict[int, dict[str, Any]]:
+    """Index → stats of every complete shard of `model` (those with a stats file). An unreadable stats file
+    raises DamagedDataError: its shard's tar may be in the dataset, so its counts must not vanish in silence
+    (a resuming build instead redoes such shards: :func:`aigi_scd.dataset.integrity.resumable_shards`)."""
+    return {index: read_stats(path) for index, path in stats_files(out, model).items()}
 
 
 def discard_shard(out: Path, model: str, index: int) -> None:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aigi_scd.config import load_name_list, load_registry_entry, load_registry_file, registry_files
+from aigi_scd.errors import ConfigError
 from aigi_scd.pipelines.families import card_problem
 from aigi_scd.pipelines.speed import SpeedOptions
+from aigi_scd.weights.tiny import check_tiny_repo
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Dtype = Literal["float16", "bfloat16", "float32"]
@@ -103,6 +105,10 @@ class ModelCard:
     def __post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
             raise ValueError(f"name {self.name!r} must be letters, digits, '-' or '_' (no dots or spaces)")
+        try:
+            check_tiny_repo(self.repo)
+        except ConfigError as exc:
+            raise ValueError(f"repo: {exc}") from None
         problem = card_problem(self.pipeline, self.call.width, self.call.height, self.call.extra)
         if problem:
             raise ValueError(problem)

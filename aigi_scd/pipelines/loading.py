@@ -92,6 +92,23 @@ def pipeline_class(card: ModelCard):
     return cls
 
 
+def check_call_arguments(card: ModelCard, cls: type) -> None:
+    """ConfigError for a ``call.extra`` key the pipeline's ``__call__`` does not name: diffusers would swallow it
+    (its pipelines take ``**kwargs``) while every sample records it as used."""
+
+    from aigi_scd.config import closest
+
+    params = inspect.signature(cls.__call__).parameters
+    named = [n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(card.call.extra) - set(named))
+    if unknown:
+        raise ConfigError(
+            f"{card.source or card.name}: call.extra: {unknown[0]!r} is not an argument of {cls.__name__}"
+            f"{closest(unknown[0], named)} (it would be ignored, yet recorded as used); remove it or use one of: "
+            f"{', '.join(named)}"
+        )
+
+
 def unavailable_error(card: ModelCard, reason: str) -> ModelUnavailableError:
     where = f" (card {card.source})" if card.source else ""
     return ModelUnavailableError(
@@ -116,19 +133,6 @@ def _resolved_revision(card: ModelCard) -> str | None:
     if isinstance(cached, str) and "/snapshots/" in cached:
         return cached.split("/snapshots/")[1].split("/")[0]
     return None
-
-
-def check_call_arguments(card: ModelCard, cls: Any) -> None:
-    """Refuse ``call.extra`` keys the pipeline's ``__call__`` does not take (diffusers would ignore them silently)."""
-    parameters = inspect.signature(cls.__call__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    unknown = sorted(set(card.call.extra) - set(parameters))
-    if unknown:
-        raise ConfigError(
-            f"{card.source or card.name}: call.extra.{unknown[0]}: {cls.__name__} takes no such argument; remove it "
-            f"(its arguments: {', '.join(p for p in parameters if p != 'self')})"
-        )
 
 
 def estimate_memory(card: ModelCard, location: str, dtype: Any) -> MemoryEstimate | None:

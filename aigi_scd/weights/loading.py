@@ -101,7 +101,8 @@ def load_transformers(
 
     def load(location: str):
         processor = transformers.AutoProcessor.from_pretrained(location)
-        model = getattr(transformers, model_class).from_pretrained(location, **kwargs).to(device).eval()
+        # device_map puts the weights straight on the device (no full copy staged in CPU memory first)
+        model = getattr(transformers, model_class).from_pretrained(location, device_map=device, **kwargs).eval()
         return processor, model
 
     processor, model = load_model_or_explain(load, repo, role, alternative)

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aigi_scd.dataset.files import ensure_dir, unwritable
 from aigi_scd.weights import offline_tokenizers
 from aigi_scd.weights.offline_tokenizers import tiny_corpus
 
@@ -62,6 +63,17 @@ def is_tiny_repo(repo: str) -> bool:
     return repo.startswith(TINY_PREFIX)
 
 
+def check_tiny_repo(repo: str) -> None:
+    """ConfigError for a ``tiny:<builder>`` repo whose builder does not exist (at card or preset load, before
+    any work), naming the builders that do."""
+    from aigi_scd.errors import ConfigError
+
+    builder = repo[len(TINY_PREFIX) :]
+    if is_tiny_repo(repo) and builder not in TINY_BUILDERS:
+        known = ", ".join(TINY_PREFIX + name for name in sorted(TINY_BUILDERS))
+        raise ConfigError(f"unknown tiny model {repo!r}; the tiny builders are: {known}")
+
+
 def default_cache_dir() -> Path:
     """``$AIGI_SCD_CACHE`` or ``~/.cache/aigi-scd``: where tiny models are built once and kept."""
     root = os.environ.get("AIGI_SCD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "aigi-scd")
@@ -99,17 +111,17 @@ def ensure_tiny(repo: str, cache_dir: Path | None = None) -> Path:
     The folder appears atomically (built in a temporary sibling, then renamed), so a killed build
     leaves no half-written model behind.
     """
+    check_tiny_repo(repo)
     builder = repo[len(TINY_PREFIX) :]
-    if builder not in TINY_BUILDERS:
-        known = ", ".join(TINY_PREFIX + name for name in sorted(TINY_BUILDERS))
-        raise ValueError(f"unknown tiny pipeline {repo!r}; known: {known}")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     target = cache / "tiny" / f"{builder}-{builder_fingerprint(builder)}"
     if (target / COMPLETE_MARKER).is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{builder}-", dir=target.parent))
+    fix = "choose another --cache-dir (or AIGI_SCD_CACHE) with room for the tiny models (a few MB)"
+    ensure_dir(target.parent, fix)
+    staging = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{builder}-", dir=target.parent))
         _builder(builder)().save_pretrained(staging)
         (staging / COMPLETE_MARKER).write_text(builder + "\n")
         try:
@@ -117,8 +129,11 @@ def ensure_tiny(repo: str, cache_dir: Path | None = None) -> Path:
         except OSError:
             if not (target / COMPLETE_MARKER).is_file():  # lost a race to a concurrent build: fine
                 raise
+    except OSError as exc:  # full, read-only or forbidden cache: one line, nothing half-built left
+        raise unwritable(exc.filename or target.parent, exc, fix) from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

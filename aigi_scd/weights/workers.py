@@ -5,13 +5,16 @@ Workers start from a fork server (spawn where there is none): the server imports
 and each worker forks from it, so a pool starts in a fraction of a second and never inherits the threads of
 torch or of the accelerator's runtime. Each rank of a distributed run gets its share of the machine's cores.
 A worker ends when the process that started the pool ends, even by SIGKILL (a killed rank, an out-of-memory
-kill): it would otherwise wait forever on its task queue, holding memory and the launcher's output pipe.
+kill): it would otherwise wait forever on its task queue, holding memory and the launcher's output pipe. Workers
+ignore Ctrl-C: it reaches the whole process group, and the main process alone handles it (it stops the work,
+keeps what is finished and says how to resume), so workers print no traceback.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +51,7 @@ def _end_with_parent() -> None:
 
 
 def _start(initializer: Callable[..., Any] | None, *initargs: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent()
     if initializer is not None:
         initializer(*initargs)
