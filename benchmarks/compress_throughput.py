@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from aigi_scd.bench.compress import default_workers
 from aigi_scd.bench.encode_worker import encode_one
 from aigi_scd.bench.metrics import Scorer, resolve_metrics
 from aigi_scd.bench.sources import folder_source, load_rgb
+from aigi_scd.weights.workers import default_workers
 
 
 def main() -> None:

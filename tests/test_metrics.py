@@ -139,3 +139,25 @@ def test_fid_and_kid_match_pyiqa_on_folders_and_repeat_exactly(random_fid_incept
     kid = float(fid(str(tmp_path / "rec"), str(tmp_path / "ref"), distance_type="mmd", **kwargs))
     assert got["kid"] == pytest.approx(kid, rel=1e-6)
     assert scorer.set_scores(recs[:1], refs[:1]) == {"fid": None, "kid": None}  # one image: no set statistic
+
+
+def test_metric_batches_are_sized_by_pixels_not_by_image_count(monkeypatch):
+    """--batch-size is a budget of 1024² images' worth of pixels: four times the pixels, a quarter the images."""
+    import aigi_scd.bench.metrics as metrics
+
+    seen: list[tuple[int, int]] = []  # (images, pixels per image) of every batch the metrics saw
+    real = metrics.images_to_tensor
+
+    def spy(images, device):
+        tensor = real(images, device)
+        seen.append((tensor.shape[0], tensor.shape[2] * tensor.shape[3]))
+        return tensor
+
+    monkeypatch.setattr(metrics, "images_to_tensor", spy)
+    refs = pictures(20, size=(256, 256)) + pictures(5, size=(512, 512), seed=1)
+    recs = degrade(refs)
+    scores = Scorer(resolve_metrics("psnr"), device="cpu", batch_size=1).score(recs, refs)
+    batches = seen[::2]  # reconstructions and originals go in pairs
+    assert sorted(batches) == sorted([(16, 256 * 256), (4, 256 * 256), (4, 512 * 512), (1, 512 * 512)])
+    alone = [Scorer(resolve_metrics("psnr"), device="cpu").score([r], [o])[0] for r, o in zip(recs, refs, strict=True)]
+    assert [s["psnr"] for s in scores] == pytest.approx([s["psnr"] for s in alone], rel=1e-6)

@@ -6,44 +6,42 @@ Layout under the output folder (a build folder, or ``--out`` for image folders):
     compressed/<codec>-<target>/<source>-NNNNN.stats.json   every row of the unit, written last: the done-marker
     benchmark/...                                           tables and plots (aigi_scd.bench.benchmark), derived
 
-A unit is one (codec, target, source shard). Encoding runs in a pool of CPU processes; the main process
-scores finished units in batches while the pool encodes the next ones. A rerun skips finished units,
-rescoring them only when metrics were added, and redoes units whose images or codec preset changed.
+A unit is one (codec, target, source shard). Encoding runs in a pool of CPU processes; on the CPU each worker
+also scores the image it decoded, on an accelerator the main process scores in batches sized by pixels. Work
+streams: originals are read one at a time and samples reach their tar as they finish, so memory does not grow
+with the number or size of the images. Under a launcher (torchrun, accelerate launch) the units are dealt out
+among the ranks, each scoring on its own device; rank 0 writes the tables once every unit is done. A rerun
+skips finished units, rescoring them only when metrics were added, and redoes units whose images or codec
+preset changed.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import multiprocessing
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from aigi_scd.bench import encode_worker, semantic_fidelity
+from aigi_scd.bench.encode_worker import ScoreSpec
 from aigi_scd.bench.metrics import Scorer
-from aigi_scd.bench.options import CodecChoice, check_codec, check_output, default_workers, needs_models
+from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs_models
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
 from aigi_scd.bench.sources import Item, Source, load_rgb
-from aigi_scd.bench.units import (
-    STATS_VERSION,
-    Unit,
-    plan_units,
-    preset_fingerprint,
-    result_row,
-    sample_record,
-    unit_state,
-)
-from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
-from aigi_scd.dataset.sample import json_bytes
-from aigi_scd.dataset.shards import AtomicTarWriter, iter_samples
+from aigi_scd.bench.units import Unit, UnitWriter, plan_units, result_row, unit_state
+from aigi_scd.dataset.files import ensure_dir, read_json, read_json_or_explain, write_json_atomic
+from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.errors import ConfigError
 from aigi_scd.iqa import MetricInfo
+from aigi_scd.weights.device import pick_device
+from aigi_scd.weights.ranks import Ranks, current_ranks, wait_until
+from aigi_scd.weights.workers import default_workers, process_pool
+
+WORKER_PRELOAD = ("aigi_scd.bench.encode_worker",)  # what the fork server imports once for every worker
+SCORING_PRELOAD = ("pyiqa",)  # and, when the workers score, the metrics' library
 
 
 @dataclass
@@ -60,8 +58,29 @@ class CompressReport:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Pending:
+    """One image of one unit on its way into the unit's tar: a worker's future, or its result."""
+
+    writer: UnitWriter
+    item: Item | None  # the original (kept while its reconstruction waits to be scored here); None: rescoring
+    work: Future | dict[str, Any]
+    row: dict[str, Any] | None = None  # set when rescoring: the stored row
+    stored: dict[str, Any] | None = None  # rescoring: the stored sample
+
+    def result(self) -> dict[str, Any]:
+        if isinstance(self.work, Future):
+            self.work = self.work.result()
+        return self.work
+
+
 class Compressor:
-    """Runs the units of one `compress` call: pool, scoring, atomic writing, resume."""
+    """Runs the units of one `compress` call: streaming, pool, scoring, atomic writing, resume, ranks.
+
+    Memory is bounded by the work in flight (about two images per worker), never by a unit's or a set's size:
+    originals are read one at a time, samples go to their unit's tar as soon as they are in (in plan order),
+    and reconstructions scored here wait in one batch sized by pixels.
+    """
 
     def __init__(
         self,
@@ -70,13 +89,26 @@ class Compressor:
         workers: int,
         progress: bool = True,
         in_process: set[str] | None = None,
+        ranks: Ranks | None = None,
+        score_in_workers: bool = False,
     ):
         self.out = Path(out)
         self.scorer = scorer
         self.workers = workers
         self.progress = progress
         self.in_process = in_process or set()
+        self.ranks = ranks or Ranks()
         self.report = CompressReport()
+        self.metrics = [m.name for m in scorer.image_metrics]
+        # Scoring in the workers: on the CPU, where each image is decoded (no second decode, no batch here).
+        self.score_spec: ScoreSpec | None = None
+        if score_in_workers and workers > 0 and self.metrics:
+            self.score_spec = (tuple(self.metrics), scorer.clip_model)
+        self.pool = None
+        self.inflight: deque[Pending] = deque()
+        self.limit = max(2, 2 * workers)
+        self.to_score: list[tuple[UnitWriter, dict, dict, Item]] = []  # ok results waiting for a batch here
+        self.to_score_pixels = 0
 
     def _bar(self, **kwargs):
         from tqdm.auto import tqdm
@@ -85,162 +117,181 @@ class Compressor:
 
     def run(self, units: list[Unit]) -> CompressReport:
         start = time.perf_counter()
-        metrics = [m.name for m in self.scorer.image_metrics]
-        for stray in (self.out / "compressed").glob("*/*.tmp"):
-            stray.unlink(missing_ok=True)  # left by a killed run: never a finished unit
-        todo, rescore = [], []
-        for unit in units:
-            state, stats = unit_state(unit, metrics)
-            if state == "done":
-                self.report.resumed += 1
-            elif state == "rescore":
-                rescore.append((unit, stats))
-            else:
-                todo.append(unit)
+        states = None
+        if self.ranks.is_main:  # one view of what is done, from which every rank deals
+            for stray in (self.out / "compressed").glob("*/*.tmp"):
+                stray.unlink(missing_ok=True)  # left by a killed run: never a finished unit
+            states = [unit_state(unit, self.metrics)[0] for unit in units]
+        states = self.ranks.broadcast(states)
+        todo = [u for u, state in zip(units, states, strict=True) if state == "todo"]
+        rescore = [u for u, state in zip(units, states, strict=True) if state == "rescore"]
         self.report.units = len(units)
-        overall = self._bar(total=len(units), initial=self.report.resumed, desc="units", unit="unit")
+        self.report.resumed = states.count("done")
+        mine_rescore, mine_todo = self.ranks.deal(rescore), self.ranks.deal(todo)
+        overall = self._bar(total=len(units), initial=len(units) - len(mine_todo) - len(mine_rescore), desc="units")
+        needs_pool = self.workers > 0 and (
+            self.score_spec is not None or any(u.codec.spec not in self.in_process for u in mine_todo)
+        )
+        if needs_pool and (mine_todo or mine_rescore):
+            preload = WORKER_PRELOAD + (SCORING_PRELOAD if self.score_spec else ())
+            self.pool = process_pool(self.workers, encode_worker.start_worker, preload=preload)
         try:
-            for unit, stats in rescore:
-                self._rescore(unit, stats)
-                self.report.rescored += 1
+            for unit in mine_rescore:
+                self._rescore(unit)
                 overall.update()
-            self._encode_all(todo, overall)
+            for group in _by_shard(mine_todo):
+                self._encode_shard(group)
+                overall.update(len(group))
+        except BaseException:
+            for pending in self.inflight:
+                pending.writer.tar.abort()
+            raise
         finally:
             overall.close()
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.ranks.distributed:
+            for unit in [*todo, *rescore]:  # every rank's units, before rank 0 writes the tables
+                wait_until(unit.stats.is_file, f"unit {unit.label} (another rank)")
+        self._count([*todo, *rescore])
+        self.report.encoded, self.report.rescored = len(todo), len(rescore)
         self.report.seconds = time.perf_counter() - start
         return self.report
 
-    def _encode_all(self, units: list[Unit], overall) -> None:
-        pooled = [u for u in units if u.codec.spec not in self.in_process]
-        pool = None
-        if pooled and self.workers > 0:
-            pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=encode_worker.ignore_interrupts,
-            )
-        pending: deque[tuple[Unit, list[Item], list[Future] | None]] = deque()
-        window = max(2, self.workers + 1)
-        try:
-            for unit in units:
-                unit.stats.unlink(missing_ok=True)  # the unit is redone: it no longer counts as finished,
-                unit.tar.unlink(missing_ok=True)  # and its old files leave the dataset until the new ones are in
-                items = unit.shard.items()
-                futures = None
-                if pool is not None and unit.codec.spec not in self.in_process:
-                    futures = [
-                        pool.submit(encode_worker.encode_one, unit.codec.spec, unit.target, it.key, it.data, it.prompt)
-                        for it in items
-                    ]
-                pending.append((unit, items, futures))
-                while len(pending) >= window:
-                    self._finish(*pending.popleft())
-                    overall.update()
-            while pending:
-                self._finish(*pending.popleft())
-                overall.update()
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+    def _count(self, units: list[Unit]) -> None:
+        """This run's outcome (every rank's), from the stats files of the units it wrote."""
+        for unit in units:
+            rows = read_json(unit.stats)["rows"]
+            self.report.ok += sum(r["status"] == "ok" for r in rows)
+            self.report.unreachable += sum(r["status"] == "unreachable" for r in rows)
+            errors = [r for r in rows if r["status"] == "error"]
+            self.report.errors += len(errors)
+            self.report.error_examples += [f"{unit.label} {r['key']}: {r['error']}" for r in errors]
 
-    def _finish(self, unit: Unit, items: list[Item], futures: list[Future] | None) -> None:
-        bar = self._bar(total=len(items), desc=unit.label, unit="img", leave=False)
-        results = []
+    # -- the flow of work -------------------------------------------------------------------------------------
+
+    def _submit(self, pending: Pending) -> None:
+        self.inflight.append(pending)
+        while len(self.inflight) >= self.limit:
+            self._take(self.inflight.popleft())
+
+    def _drain(self) -> None:
+        while self.inflight:
+            self._take(self.inflight.popleft())
+        self._score_batch()
+
+    def _take(self, pending: Pending) -> None:
+        """A finished image (in plan order): to its tar now, or to the scoring batch first."""
+        result = pending.result()
+        if pending.row is not None:  # rescoring: the result is the missing scores
+            pending.row["scores"].update(result)
+            stored = pending.stored
+            info = json.loads(stored["json"])["info"]
+            pending.writer.add(pending.row, (stored["bitstream"], stored["png"], info))
+            return
+        row = result_row(pending.writer.unit, pending.item, result)
+        pending.writer.rows.append(row)
+        if row["status"] != "ok":
+            return
+        row.update(semantic_fidelity.file_scores([result["bitstream"]], [pending.item.prompt])[0])
+        row["scores"] = result.get("scores", {})
+        if "scores" in result or not self.metrics:  # scored by its worker
+            pending.writer.add(row, _sample(result))
+            return
+        # A unit's codec is scored either always here or always in the workers: its tar stays in plan order.
+        self.to_score.append((pending.writer, row, result, pending.item))
+        self.to_score_pixels += result["width"] * result["height"]
+        if self.to_score_pixels >= self.scorer.pixel_budget:
+            self._score_batch()
+
+    def _score_batch(self) -> None:
+        """Score the waiting reconstructions together (one batch by pixels) and write them to their tars."""
+        if not self.to_score:
+            return
+        recs = [load_rgb(result["png"]) for _, _, result, _ in self.to_score]
+        refs = [load_rgb(item.data) for _, _, _, item in self.to_score]
+        for (writer, row, result, _), scores in zip(self.to_score, self.scorer.score(recs, refs), strict=True):
+            row["scores"] = scores
+            writer.add(row, _sample(result))
+        self.to_score, self.to_score_pixels = [], 0
+
+    # -- encoding and rescoring -------------------------------------------------------------------------------
+
+    def _encode_shard(self, units: list[Unit]) -> None:
+        """Every unit of one source shard, reading each original once."""
+        writers = []
+        for unit in units:
+            unit.stats.unlink(missing_ok=True)  # the unit is redone: it no longer counts as finished,
+            unit.tar.unlink(missing_ok=True)  # and its old files leave the dataset until the new ones are in
+            writers.append(UnitWriter(unit, self.metrics))
+        bar = self._bar(total=len(units[0].shard.keys) * len(units), desc=units[0].shard.name, unit="img", leave=False)
         try:
-            for i, item in enumerate(items):
-                if futures is not None:
-                    result = futures[i].result()
-                else:
-                    result = encode_worker.encode_one(unit.codec.spec, unit.target, item.key, item.data, item.prompt)
-                results.append(result)
-                bar.update()
+            for item in units[0].shard.iter_items():
+                for writer in writers:
+                    spec, target = writer.unit.codec.spec, writer.unit.target
+                    if self.pool is not None and spec not in self.in_process:
+                        args = (spec, target, item.key, item.data, item.prompt, self.score_spec)
+                        work: Future | dict = self.pool.submit(encode_worker.encode_one, *args)
+                    else:
+                        work = encode_worker.encode_one(spec, target, item.key, item.data, item.prompt)
+                    self._submit(Pending(writer, item, work))
+                    bar.update()
+            self._drain()
+            for writer in writers:
+                writer.finish()
+        except BaseException:
+            for writer in writers:
+                writer.tar.abort()
+            raise
         finally:
             bar.close()
-        rows = [result_row(unit, item, result) for item, result in zip(items, results, strict=True)]
-        ok = [i for i, r in enumerate(rows) if r["status"] == "ok"]
-        fidelity = semantic_fidelity.file_scores([results[i]["bitstream"] for i in ok], [items[i].prompt for i in ok])
-        for i, scores in zip(ok, fidelity, strict=True):
-            rows[i].update(scores)
-        recs = [Image.open(io.BytesIO(results[i]["png"])).convert("RGB") for i in ok]
-        refs = [load_rgb(items[i].data) for i in ok]
-        for i, scores in zip(ok, self.scorer.score(recs, refs), strict=True):
-            rows[i]["scores"] = scores
-        samples = {
-            rows[i]["key"]: (results[i]["bitstream"], results[i]["png"], json.dumps(results[i]["info"])) for i in ok
-        }
-        self._write(unit, rows, samples, [m.name for m in self.scorer.image_metrics])
-        self.report.encoded += 1
 
-    def _rescore(self, unit: Unit, stats: dict) -> None:
-        """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files
-        (no re-encoding)."""
-        rows = stats["rows"]
-        for row in rows:
+    def _rescore(self, unit: Unit) -> None:
+        """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files (no
+        re-encoding)."""
+        stats = read_json(unit.stats)
+        for row in stats["rows"]:
             row["oracle"] = unit.codec.preset.oracle
-        stored = {s["__key__"]: s for s in iter_samples(unit.tar)} if unit.tar.is_file() else {}
-        items = {item.key: item for item in unit.shard.items()}
-        ok = [r for r in rows if r["status"] == "ok"]
-        missing = [m for m in self.scorer.image_metrics if m.name not in stats["metrics"]]
-        fidelity = semantic_fidelity.file_scores(
-            [stored[r["key"]]["bitstream"] for r in ok], [items[r["key"]].prompt for r in ok]
-        )
-        for row, scores in zip(ok, fidelity, strict=True):
-            row.update(scores)
-        if missing:
-            recs = [Image.open(io.BytesIO(stored[r["key"]]["png"])).convert("RGB") for r in ok]
-            refs = [load_rgb(items[r["key"]].data) for r in ok]
-            for row, scores in zip(ok, self.scorer.score(recs, refs, only=[m.name for m in missing]), strict=True):
-                row["scores"].update(scores)
-        samples = {
-            r["key"]: (
-                stored[r["key"]]["bitstream"],
-                stored[r["key"]]["png"],
-                json.loads(stored[r["key"]]["json"])["info"],
-            )
-            for r in ok
-        }
-        metrics = list(dict.fromkeys([*stats["metrics"], *(m.name for m in missing)]))
-        self._write(unit, rows, samples, metrics)
-
-    def _write(self, unit: Unit, rows: list[dict], samples: dict[str, tuple[bytes, bytes, str]], metrics) -> None:
-        """The tar first (atomic), then the stats file that marks the unit done."""
+        rows = {r["key"]: r for r in stats["rows"]}
+        missing = [m for m in self.metrics if m not in stats["metrics"]]
+        metrics = list(dict.fromkeys([*stats["metrics"], *missing]))
+        writer = UnitWriter(unit, metrics, rows=stats["rows"])
         unit.stats.unlink(missing_ok=True)
-        writer = AtomicTarWriter(unit.tar)
+        stored_samples = iter_samples(unit.tar) if unit.tar.is_file() else iter(())
         try:
-            for row in rows:
-                if row["key"] in samples:
-                    bitstream, png, info = samples[row["key"]]
-                    writer.write(
-                        row["key"], {"bitstream": bitstream, "png": png, "json": json_bytes(sample_record(row, info))}
-                    )
-            written = writer.commit()
+            items = unit.shard.iter_items()
+            for stored in stored_samples:
+                key = stored["__key__"]
+                item = next(i for i in items if i.key == key)  # originals in the same (plan) order
+                rows[key].update(semantic_fidelity.file_scores([stored["bitstream"]], [item.prompt])[0])
+                if not missing:
+                    work: Future | dict = {}
+                elif self.pool is not None and self.score_spec is not None:
+                    args = (self.score_spec, stored["png"], item.data, missing)
+                    work = self.pool.submit(encode_worker.score_one, *args)
+                else:
+                    work = self.scorer.score([load_rgb(stored["png"])], [load_rgb(item.data)], only=missing)[0]
+                self._submit(Pending(writer, None, work, row=rows[key], stored=stored))
+            self._drain()
+            writer.finish()
         except BaseException:
-            writer.abort()
+            writer.tar.abort()
             raise
-        if written is None:
-            unit.tar.unlink(missing_ok=True)  # nothing reached the target: no stale tar from an earlier run
-        counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "unreachable", "error")}
-        self.report.ok += counts["ok"]
-        self.report.unreachable += counts["unreachable"]
-        self.report.errors += counts["error"]
-        self.report.error_examples += [f"{unit.label} {r['key']}: {r['error']}" for r in rows if r["status"] == "error"]
-        write_json_atomic(
-            unit.stats,
-            {
-                "version": STATS_VERSION,
-                "unit": unit.shard.name,
-                "config": unit.config,
-                "codec": unit.codec.name,
-                "codec_fingerprint": preset_fingerprint(unit.codec.preset),
-                "target_bpp": unit.target,
-                "source": unit.shard.source,
-                "source_kind": unit.shard.kind,
-                "keys": unit.shard.keys,
-                "metrics": list(metrics),
-                "counts": counts,
-                "rows": rows,
-            },
-        )
+
+
+def _sample(result: dict[str, Any]) -> tuple[bytes, bytes, str]:
+    return result["bitstream"], result["png"], json.dumps(result["info"])
+
+
+def _by_shard(units: list[Unit]) -> list[list[Unit]]:
+    """Consecutive units of one source shard (plan order keeps them together)."""
+    groups: list[list[Unit]] = []
+    for unit in units:
+        if groups and groups[-1][0].shard is unit.shard:
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    return groups
 
 
 def _record_sources(
@@ -272,7 +323,7 @@ def compress(
     is_build: bool,
     workers: int | None = None,
     device: str = "auto",
-    batch_size: int = 8,
+    batch_size: int = 8,  # metric batches, in 1024² images' worth of pixels
     clip_model: str | None = None,
     anchor: str | None = None,
     progress: bool = True,
@@ -280,12 +331,16 @@ def compress(
     report_images: int = DEFAULT_REPORT_IMAGES,
 ) -> tuple[CompressReport, dict[str, Any]]:
     """Compress and score every source with every codec at every target, then (re)write the benchmark files,
-    the report and the card. Everything that can fail for lack of weights fails before the first unit."""
+    the report and the card. Everything that can fail for lack of weights fails before the first unit. On a rank
+    other than 0 the benchmark is None (rank 0 writes it, once every rank's units are done)."""
     from aigi_scd.bench.benchmark import write_benchmark
     from aigi_scd.bench.metrics import DEFAULT_CLIP_MODEL
     from aigi_scd.bench.publish import publish
 
     out = Path(out)
+    device = pick_device(device)
+    ranks = current_ranks(cpu=device == "cpu")
+    device = ranks.device(device)
     check_output(out, is_build)
     if report_images < 1:
         raise ConfigError(f"--report-images must be at least 1, got {report_images}")
@@ -301,17 +356,30 @@ def compress(
             in_process.add(choice.spec)
             encode_worker.remember_codec(choice.spec, codec)
     scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
-    ensure_dir(out, "choose another --out")
-    _record_sources(out, sources, command, [c.name for c in codecs], anchor)
+    if ranks.is_main:
+        ensure_dir(out, "choose another --out")
+        _record_sources(out, sources, command, [c.name for c in codecs], anchor)
+    ranks.barrier()
     units = plan_units(out, sources, codecs, targets)
     workers = default_workers() if workers is None else workers
-    report = Compressor(out, scorer, workers, progress=progress, in_process=in_process).run(units)
+    compressor = Compressor(
+        out,
+        scorer,
+        workers,
+        progress=progress,
+        in_process=in_process,
+        ranks=ranks,
+        score_in_workers=device == "cpu",
+    )
+    report = compressor.run(units)
     oracles = [c.name for c in codecs if c.preset.oracle]
     natural = [s.name for s in sources if s.kind != "aigi"]
     if oracles and natural:
         report.notes.append(
             f"{', '.join(oracles)} read the generation prompt, which {', '.join(natural)} do not have: not run there"
         )
+    if not ranks.is_main:
+        return report, None  # rank 0 writes the tables, the report and the card, once every rank's units are done
     bench = write_benchmark(
         out,
         anchor=anchor,

@@ -1,13 +1,19 @@
-"""Encode and decode one image with one codec at one target: the work each CPU process of `compress` does.
+"""Encode and decode one image with one codec at one target, and score it when scoring runs on the CPU: the
+work each CPU process of `compress` does.
 
-Kept light (no torch import) so that worker processes start fast; codecs are built once per process.
+Kept light (no torch import unless it scores) so that worker processes start fast; codecs and metrics are
+built once per process. Scoring one image where it was decoded spreads the metrics over the workers and
+never sends a reconstruction back to be decoded again.
 """
 
 from __future__ import annotations
 
-import signal
+import os
+import sys
 import time
 from typing import Any
+
+from PIL import Image
 
 from aigi_scd.bench.sources import load_rgb
 from aigi_scd.codec import ImageInputError, TargetUnreachableError, get_codec
@@ -16,7 +22,19 @@ from aigi_scd.dataset.sample import plain_json, sha256
 from aigi_scd.errors import AigiScdError, ModelUnavailableError
 
 _CODECS: dict[str, Any] = {}
+_SCORERS: dict[tuple, Any] = {}
+# What a worker scores with: the image metrics' names and the CLIP model of clip_sim (None: it does not score).
+ScoreSpec = tuple[tuple[str, ...], str]
 BPP_TOLERANCE = 1e-9  # a file above its target is an error, never a silent pass
+
+
+def start_worker() -> None:
+    """Pool initializer: one thread per worker (the pool is the parallelism; torch would take every core)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    torch = sys.modules.get("torch")  # imported by the fork server with pyiqa when workers score
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def codec_for(spec: str) -> Any:
@@ -26,20 +44,33 @@ def codec_for(spec: str) -> Any:
     return _CODECS[spec]
 
 
-def ignore_interrupts() -> None:
-    """Pool initializer: Ctrl-C reaches the whole process group; the main process alone handles it (it lets the
-    running encodes finish, keeps finished units, and says how to resume), so workers print no traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def remember_codec(spec: str, codec: Any) -> None:
     """Use an already built codec for `spec` in this process (the main process's model-backed codecs)."""
     _CODECS[spec] = codec
 
 
-def encode_one(spec: str, target: float, key: str, data: bytes, prompt: dict | None) -> dict[str, Any]:
-    """Compress and decompress one original; the result says ok, unreachable or error and never raises for a
-    per-image problem (a codec whose models cannot load raises ModelUnavailableError: the run must stop)."""
+def scorer_for(score: ScoreSpec):
+    """The CPU scorer of this process for `score`, built once."""
+    if score not in _SCORERS:
+        from aigi_scd.bench.metrics import Scorer, metric_info
+
+        names, clip_model = score
+        _SCORERS[score] = Scorer([metric_info(n) for n in names], device="cpu", clip_model=clip_model)
+    return _SCORERS[score]
+
+
+def score_one(score: ScoreSpec, reconstruction: bytes | Image.Image, data: bytes, only: list[str] | None = None):
+    """Scores of one reconstruction (PNG bytes or an image) against its original's file bytes."""
+    rec = reconstruction if isinstance(reconstruction, Image.Image) else load_rgb(reconstruction)
+    return scorer_for(score).score([rec], [load_rgb(data)], only=only)[0]
+
+
+def encode_one(
+    spec: str, target: float, key: str, data: bytes, prompt: dict | None, score: ScoreSpec | None = None
+) -> dict[str, Any]:
+    """Compress and decompress one original (and score it with `score`); the result says ok, unreachable or
+    error and never raises for a per-image problem (a codec whose models cannot load raises
+    ModelUnavailableError: the run must stop)."""
     result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
     try:
         image = load_rgb(data, f"original {key}")
@@ -88,4 +119,6 @@ def encode_one(spec: str, target: float, key: str, data: bytes, prompt: dict | N
         decode_seconds=decode_seconds,
         info=plain_json(encoded.info),
     )
+    if score is not None:
+        result["scores"] = scorer_for(score).score([reconstruction], [image])[0]
     return result

@@ -15,7 +15,7 @@ Any pyiqa metric name can also be given by name.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +121,15 @@ class ClipSimilarity:
         return (self.embed(recs) * self.embed(refs)).sum(-1).cpu().tolist()
 
 
+MEGAPIXEL = 1024 * 1024
+
+
 class Scorer:
-    """Scores reconstructions against their originals with a list of metrics, in batches of equal-size images.
+    """Scores reconstructions against their originals with a list of metrics, in batches of equal-size images
+    sized by pixels: `batch_size` is a budget in 1024² images' worth of pixels (8: eight 1024² images, thirty-two
+    512² ones, one 4096² image), so memory per batch does not grow with the images' resolution. On the CPU the
+    budget is one 1024² image whatever `batch_size`: a batch buys no speed there, and some metrics take much
+    memory per pixel (pyiqa's SSIM and MS-SSIM convolve in float64: about 1 GB per 1024² image).
 
     Construction loads every metric (and so fails at once, with one line, when weights are missing).
     """
@@ -141,6 +148,7 @@ class Scorer:
         if batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
+        self.pixel_budget = (1 if self.device == "cpu" else self.batch_size) * MEGAPIXEL  # pixels per batch
         self.clip_model = clip_model
         self._nets: dict[str, Any] = {}
         for info in self.metrics:
@@ -184,8 +192,9 @@ class Scorer:
                 raise ValueError(f"reconstruction {rec.size} and original {ref.size} differ in size")
             groups.setdefault(ref.size, []).append(i)
         for size, indices in groups.items():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start : start + self.batch_size]
+            per_batch = max(1, self.pixel_budget // (size[0] * size[1]))
+            for start in range(0, len(indices), per_batch):
+                chunk = indices[start : start + per_batch]
                 rec_t = images_to_tensor([recs[i] for i in chunk], self.device)
                 ref_t = images_to_tensor([refs[i] for i in chunk], self.device)
                 for info in metrics:
@@ -208,9 +217,11 @@ class Scorer:
             return {m.name: None for m in self.set_metrics}
         return self.set_distances(self.set_features(recs), self.set_features(refs), seed)
 
-    def set_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+    def set_features(self, images: Iterable[Image.Image | bytes]) -> np.ndarray:
         """Inception features exactly as pyiqa's FID extracts them from a folder (clean-fid resizing to 299),
-        so that the originals' features can be computed once and reused for every codec and target."""
+        so that the originals' features can be computed once and reused for every codec and target. `images`
+        (RGB images, or PNG bytes of 8-bit RGB images) are written to the folder one at a time: memory holds
+        one image and one batch, whatever the set's size."""
         import torch
         from pyiqa.archs.fid_arch import get_folder_features
 
@@ -254,8 +265,12 @@ class Scorer:
         return out
 
 
-def write_image_folder(folder: Path, images: Sequence[Image.Image]) -> None:
-    """Lossless PNGs named in order (what pyiqa's folder metrics read)."""
+def write_image_folder(folder: Path, images: Iterable[Image.Image | bytes]) -> None:
+    """Lossless PNGs named in order (what pyiqa's folder metrics read); PNG bytes are written as they are."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
-        image.convert("RGB").save(folder / f"{i:06d}.png")
+        path = folder / f"{i:06d}.png"
+        if isinstance(image, bytes):
+            path.write_bytes(image)
+        else:
+            image.convert("RGB").save(path)

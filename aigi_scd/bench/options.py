@@ -4,7 +4,6 @@ targets, the sets and the output folder, so that a mistake stops the command wit
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +27,6 @@ def needs_models(preset: CodecPreset) -> bool:
         or (preset.maps is not None and preset.maps.backend == "clipseg")
         or (preset.decoder is not None and preset.decoder.backend == "diffusion")
     )
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

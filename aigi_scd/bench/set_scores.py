@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,6 @@ def update_set_scores(out: Path, frame: pd.DataFrame, scorer, sources: dict[str,
     names = [m.name for m in scorer.set_metrics] if scorer is not None else []
     from tqdm.auto import tqdm
 
-    from aigi_scd.bench.sources import load_rgb
-
     todo, current = [], {}
     for (_, source, codec, target), sub in groups(frame):
         gid = group_id(source, codec, target)
@@ -47,25 +45,48 @@ def update_set_scores(out: Path, frame: pd.DataFrame, scorer, sources: dict[str,
     for gid, fingerprint, ok in tqdm(todo, desc="fid/kid", disable=not progress, leave=False):
         missing = ok[[(s, k) not in ref_features for s, k in zip(ok["source"], ok["key"], strict=True)]]
         for src, keys in missing.groupby("source")["key"]:
-            originals = sources[src].items_by_key(set(keys))
-            features = scorer.set_features([load_rgb(originals[k].data) for k in keys]) if len(keys) else []
-            ref_features.update({(src, k): f for k, f in zip(keys, features, strict=True)})
-        recs = []
-        for (config, unit), part in ok.groupby(["config", "unit"], sort=True):
-            stored = {s["__key__"]: s["png"] for s in iter_samples(Path(out) / "compressed" / config / f"{unit}.tar")}
-            recs += [(src, key, _open(stored[key])) for src, key in zip(part["source"], part["key"], strict=True)]
+            ref_features.update(_features(scorer, _originals(sources[src], set(keys), src)))
         scores = {name: None for name in names}
-        if len(recs) >= 2:
-            rec_features = scorer.set_features([image for _, _, image in recs])
-            refs = np.stack([ref_features[(src, key)] for src, key, _ in recs])
+        if len(ok) >= 2:
+            rec_by_key = _features(scorer, _reconstructions(Path(out), ok))
+            order = [
+                (src, key)
+                for _, part in ok.groupby(["config", "unit"], sort=True)
+                for src, key in zip(part["source"], part["key"], strict=True)
+            ]
+            rec_features = np.stack([rec_by_key[pair] for pair in order])
+            refs = np.stack([ref_features[pair] for pair in order])
             scores = scorer.set_distances(rec_features, refs)
-        cache[gid] = {"fingerprint": fingerprint, "n": len(recs), "scores": scores}
+        cache[gid] = {"fingerprint": fingerprint, "n": len(ok), "scores": scores}
     if todo:
         write_json_atomic(path, cache)
     return {gid: entry for gid, entry in cache.items() if current.get(gid) == entry.get("fingerprint")}
 
 
-def _open(png: bytes):
-    from PIL import Image
+def _features(scorer, named: Iterator[tuple[tuple[str, str], Any]]) -> dict[tuple[str, str], np.ndarray]:
+    """Features of (name, image) pairs streamed one at a time: name → feature vector."""
+    names: list[tuple[str, str]] = []
 
-    return Image.open(io.BytesIO(png)).convert("RGB")
+    def images():
+        for name, image in named:
+            names.append(name)
+            yield image
+
+    features = scorer.set_features(images())
+    return dict(zip(names, features, strict=True))
+
+
+def _originals(source, keys: set[str], name: str) -> Iterator[tuple[tuple[str, str], Any]]:
+    from aigi_scd.bench.sources import load_rgb
+
+    for item in source.items_by_key(keys):
+        yield (name, item.key), load_rgb(item.data)
+
+
+def _reconstructions(out: Path, ok: pd.DataFrame) -> Iterator[tuple[tuple[str, str], bytes]]:
+    """The stored reconstructions (PNG bytes, as written) of `ok`'s rows, unit by unit."""
+    for (config, unit), part in ok.groupby(["config", "unit"], sort=True):
+        wanted = dict(zip(part["key"], part["source"], strict=True))
+        for sample in iter_samples(out / "compressed" / config / f"{unit}.tar"):
+            if sample["__key__"] in wanted:
+                yield (wanted[sample["__key__"]], sample["__key__"]), sample["png"]

@@ -9,7 +9,7 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,18 +55,27 @@ class SourceShard:
     kind: SourceKind
     index: int
     keys: list[str]
-    _load: Callable[[], list[Item]] = field(repr=False)
+    _load: Callable[[], Iterator[Item]] = field(repr=False)
 
     @property
     def name(self) -> str:
         return f"{self.source}-{self.index:05d}"
 
+    def iter_items(self) -> Iterator[Item]:
+        """The originals one at a time (memory holds one, whatever the shard's size); ConfigError at the end
+        when they are not the shard's keys any more."""
+        expected = iter(self.keys)
+        for item in self._load():
+            if item.key != next(expected, None):
+                break
+            yield item
+        else:
+            if next(expected, None) is None:
+                return
+        raise ConfigError(f"{self.name}: its images changed while compressing; run again")
+
     def items(self) -> list[Item]:
-        items = self._load()
-        found = [item.key for item in items]
-        if found != self.keys:
-            raise ConfigError(f"{self.name}: its images changed while compressing ({len(found)} found); run again")
-        return items
+        return list(self.iter_items())
 
 
 @dataclass
@@ -83,12 +92,11 @@ class Source:
     def size(self) -> int:
         return sum(len(s.keys) for s in self.shards)
 
-    def items_by_key(self, keys: set[str]) -> dict[str, Item]:
-        found: dict[str, Item] = {}
+    def items_by_key(self, keys: set[str]) -> Iterator[Item]:
+        """The originals of `keys`, one at a time, in shard order."""
         for shard in self.shards:
             if keys.intersection(shard.keys):
-                found.update({item.key: item for item in shard.items() if item.key in keys})
-        return found
+                yield from (item for item in shard.iter_items() if item.key in keys)
 
 
 def load_rgb(data: bytes, name: str = "the image") -> Image.Image:
@@ -141,9 +149,8 @@ def build_sources(build: Path) -> list[Source]:
     return sources
 
 
-def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
-    def load() -> list[Item]:
-        items = []
+def _shard_loader(tar: Path, build: Path) -> Callable[[], Iterator[Item]]:
+    def load() -> Iterator[Item]:
         for sample in iter_samples(tar):
             meta = json.loads(sample["json"])
             member = image_field(sample) or "png"  # an imported original keeps its format: jpg, webp
@@ -153,8 +160,7 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], list[Item]]:
                     f"{tar}: {sample['__key__']}: the {member}'s sha256 differs from the one its json records",
                     repair_hint(tar),
                 )
-            items.append(Item(sample["__key__"], data, meta.get("prompt"), str(tar.relative_to(build))))
-        return items
+            yield Item(sample["__key__"], data, meta.get("prompt"), str(tar.relative_to(build)))
 
     return load
 
@@ -182,16 +188,14 @@ def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -
     return Source(source, "natural", folder.resolve(), shards, shard_size)
 
 
-def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], list[Item]]:
-    def load() -> list[Item]:
-        items = []
+def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], Iterator[Item]]:
+    def load() -> Iterator[Item]:
         for key, path in chunk:
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
             prompt = sidecar_prompt(path)
-            items.append(Item(key, data, prompt.to_json() if prompt else None, path.name))
-        return items
+            yield Item(key, data, prompt.to_json() if prompt else None, path.name)
 
     return load

@@ -1,5 +1,5 @@
 """The unit of `compress`'s work and of resuming: one (codec, target, source shard), with the stats file that
-marks it done and the rows it holds."""
+marks it done and the rows it holds, and the writer that streams its samples into its tar."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from aigi_scd.bench import semantic_fidelity
 from aigi_scd.bench.options import CodecChoice, config_name
 from aigi_scd.bench.sources import Item, Source, SourceShard
 from aigi_scd.codec import CodecPreset
-from aigi_scd.dataset.files import read_json
+from aigi_scd.dataset.files import read_json, write_json_atomic
+from aigi_scd.dataset.sample import json_bytes
+from aigi_scd.dataset.shards import AtomicTarWriter
 
 STATS_VERSION = 1
 
@@ -125,3 +127,44 @@ def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targ
         if source.kind == "aigi" or not codec.preset.oracle
         for target in targets
     ]
+
+
+class UnitWriter:
+    """A unit's tar, written sample by sample in plan order, and its rows; the stats file last."""
+
+    def __init__(self, unit: Unit, metrics: list[str], rows: list[dict] | None = None):
+        self.unit, self.metrics = unit, metrics
+        self.rows: list[dict[str, Any]] = rows if rows is not None else []
+        self.tar = AtomicTarWriter(unit.tar)
+
+    def add(self, row: dict[str, Any], sample: tuple[bytes, bytes, str] | None) -> None:
+        if sample is not None:
+            bitstream, png, info = sample
+            self.tar.write(
+                row["key"], {"bitstream": bitstream, "png": png, "json": json_bytes(sample_record(row, info))}
+            )
+
+    def finish(self) -> None:
+        """The tar first (atomic), then the stats file that marks the unit done."""
+        unit = self.unit
+        written = self.tar.commit()
+        if written is None:
+            unit.tar.unlink(missing_ok=True)  # nothing reached the target: no stale tar from an earlier run
+        counts = {s: sum(r["status"] == s for r in self.rows) for s in ("ok", "unreachable", "error")}
+        write_json_atomic(
+            unit.stats,
+            {
+                "version": STATS_VERSION,
+                "unit": unit.shard.name,
+                "config": unit.config,
+                "codec": unit.codec.name,
+                "codec_fingerprint": preset_fingerprint(unit.codec.preset),
+                "target_bpp": unit.target,
+                "source": unit.shard.source,
+                "source_kind": unit.shard.kind,
+                "keys": unit.shard.keys,
+                "metrics": list(self.metrics),
+                "counts": counts,
+                "rows": self.rows,
+            },
+        )

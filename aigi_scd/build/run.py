@@ -1,7 +1,9 @@
 """`aigi-scd build`: prompts → pipelines → filters → shards → dataset card, resumable shard by shard.
 
 The work is fixed up front: every (model, prompt, image index) gets a seed and a place in a shard.
-A shard is generated, filtered and written as a unit; its stats file, written last, marks it done.
+A shard is generated, filtered and written as a unit (by the pipelined engine, :mod:`aigi_scd.build.engine`);
+its stats file, written last, marks it done. Several processes (ranks, under torchrun or accelerate launch)
+share the shards out; any number of them may resume a build that another number started.
 A rerun with the same configuration skips done shards and regenerates the others from scratch, so
 after a crash or a kill it produces exactly the samples of an uninterrupted run.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,34 +20,27 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import aigi_scd
+from aigi_scd.build.engine import Engine, Slot
 from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
-from aigi_scd.build.plan import kept_candidates, plan_shards
+from aigi_scd.build.plan import plan_shards
 from aigi_scd.build.resume import shards_to_skip
 from aigi_scd.dataset.card import write_dataset_card
-from aigi_scd.dataset.files import write_json_atomic
-from aigi_scd.dataset.png import encode_png
-from aigi_scd.dataset.sample import sample_json
-from aigi_scd.dataset.shards import (
-    discard_shard,
-    model_data_dir,
-    model_reject_dir,
-    reject_name,
-    shard_name,
-    stats_name,
-)
+from aigi_scd.dataset.files import read_json
+from aigi_scd.dataset.shards import discard_shard, model_data_dir, stats_name
 from aigi_scd.dataset.swap import finish_pending_swap
-from aigi_scd.errors import ConfigError
-from aigi_scd.filters import Candidate
+from aigi_scd.errors import AigiScdError, ConfigError
 from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.preset import default_preset_name, load_filter_preset
-from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import MemoryOptions, ModelCard
 from aigi_scd.pipelines.loading import LoadedPipeline, load_pipeline
 from aigi_scd.pipelines.preflight import check_available
-from aigi_scd.pipelines.runner import WorkItem, generate, plan_items
+from aigi_scd.pipelines.runner import plan_items
+from aigi_scd.pipelines.speed import AUTO, SpeedOptions, resolve_speed
 from aigi_scd.prompts.spec import PromptSpec
 from aigi_scd.prompts.tokens import TokenReport, token_report
 from aigi_scd.weights.device import pick_device, pick_dtype
+from aigi_scd.weights.ranks import Ranks, current_ranks, wait_until
+from aigi_scd.weights.workers import default_workers
 
 
 @dataclass
@@ -83,10 +77,15 @@ class BuildConfig:
 
 @dataclass
 class Runtime:
-    """How to run: does not change which samples a build holds (device, dtype and memory options are
-    recorded per sample). None for a memory option keeps the card's."""
+    """How to run: does not change which samples a build holds (device, dtype, memory and speed options are
+    recorded per sample). None for a memory or speed option keeps the card's."""
 
-    batch_size: int = 4
+    batch_size: int | str | None = None  # None: the card's speed.batch_size; "auto": measured on CUDA, 4 elsewhere
+    workers: int | None = None  # host worker processes; None: one per core (per rank); 0: in this process
+    fuse_qkv: bool | None = None
+    channels_last: bool | None = None
+    compile: bool | None = None
+    cuda_graphs: bool | None = None
     device: str | None = None
     dtype: str | None = None
     cache_dir: Path | None = None
@@ -102,6 +101,18 @@ class Runtime:
             offload=self.offload or base.offload,
             vae_tiling=base.vae_tiling if self.vae_tiling is None else self.vae_tiling,
             vae_slicing=base.vae_slicing if self.vae_slicing is None else self.vae_slicing,
+        )
+
+    def speed(self, card: ModelCard, device: str) -> SpeedOptions:
+        """The card's speed options on `device` (on CUDA only) with this run's overrides."""
+        return resolve_speed(
+            card.speed,
+            device,
+            batch_size=self.batch_size,
+            fuse_qkv=self.fuse_qkv,
+            channels_last=self.channels_last,
+            compile=self.compile,
+            cuda_graphs=self.cuda_graphs,
         )
 
 
@@ -121,65 +132,12 @@ class ModelReport:
 class BuildReport:
     out: Path
     models: list[ModelReport] = field(default_factory=list)
+    rank: int = 0  # a rank other than 0 reports nothing: rank 0 reports the whole build
+    seconds: float = 0.0
 
     @property
     def kept(self) -> int:
         return sum(m.kept for m in self.models)
-
-
-def _write_shard(
-    out: Path,
-    loaded: LoadedPipeline,
-    index: int,
-    items: Sequence[WorkItem],
-    runtime: Runtime,
-    chain: FilterChain,
-    bar: tqdm,
-    tokens: TokenReport | None = None,
-) -> dict[str, Any]:
-    model = loaded.card.name
-    discard_shard(out, model, index)
-    began = time.perf_counter()
-    generation_seconds = 0.0
-
-    def batches():
-        nonlocal generation_seconds
-        for batch in generate(loaded, items, runtime.batch_size):
-            generation_seconds += batch[0].batch_seconds
-            pending = []
-            for g in batch:
-                png = encode_png(g.pixels) if g.pixels is not None else None
-                candidate = Candidate(g.item.key, png, g.pixels, g.item.prompt, g.problem)
-                record = lambda c, g=g: sample_json(generated=g, loaded=loaded, candidate=c, tokens=tokens)  # noqa: E731
-                pending.append((candidate, record))
-            yield pending
-
-    outcome = filter_shard(
-        batches(),
-        chain,
-        model_data_dir(out, model) / shard_name(index),
-        model_reject_dir(out, model) / reject_name(index),
-        bar.update,
-    )
-    stats = {
-        "shard": index,
-        "model": model,
-        "tar": shard_name(index),
-        "planned": len(items),
-        **outcome.stats(chain),
-        "seconds": time.perf_counter() - began,
-        "generation_seconds": generation_seconds,
-        "images_per_second": len(items) / generation_seconds if generation_seconds else None,
-        "device": loaded.device,
-        "dtype": loaded.dtype,
-        "batch_size": runtime.batch_size,
-        "offload": loaded.memory.offload,
-        "vae_tiling": loaded.memory.vae_tiling,
-        "vae_slicing": loaded.memory.vae_slicing,
-        "prompts_truncated": sum(bool(tokens and tokens.truncated(i.prompt.id)) for i in items),
-    }
-    write_json_atomic(model_data_dir(out, model) / stats_name(index), stats)
-    return stats
 
 
 def _free_accelerator_memory() -> None:
@@ -189,6 +147,62 @@ def _free_accelerator_memory() -> None:
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def _plan_slots(config: BuildConfig) -> list[Slot]:
+    """Every shard of every model, in plan order (models in --models order, shards in order)."""
+    slots: list[Slot] = []
+    for card in config.cards:
+        items = plan_items(card.name, config.prompts, config.images_per_prompt, config.seed)
+        for index, shard_items in enumerate(plan_shards(items, config.shard_size, config.images_per_prompt)):
+            slots.append(Slot(len(slots), card, index, shard_items))
+    return slots
+
+
+def _resumable(
+    out: Path,
+    config: BuildConfig,
+    slots: list[Slot],
+    manifest: dict[str, Any],
+    overwrite: bool,
+    device: str,
+    dtypes: dict[str, Any],
+    ranks: Ranks,
+) -> list[int]:
+    """Rank 0's start: build.json, then the positions of the shards a resumed run skips (finished, tars matching
+    their stats, made on this kind of device in this precision). Every other shard's files are removed now,
+    before any rank starts, so that no rank reads the stale stats of a shard another rank is making again."""
+    finish_pending_swap(out)
+    prepare_out(out, manifest, overwrite)
+    warn = lambda message: tqdm.write(f"{ranks.prefix()}{message}", file=sys.stderr)  # noqa: E731
+    done = {  # checked for every model before any image is made
+        card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
+        for card in config.cards
+    }
+    for slot in slots:
+        if slot.index not in done[slot.model]:
+            discard_shard(out, slot.model, slot.index)
+    return [slot.position for slot in slots if slot.index in done[slot.model]]
+
+
+def _report(out: Path, config: BuildConfig, slots: list[Slot], done_before: set[int], seconds: float) -> BuildReport:
+    """What every shard's stats say, once all are written (done earlier, or by this run on any rank)."""
+    report = BuildReport(out=out)
+    models = {card.name: ModelReport(card.name) for card in config.cards}
+    report.models = list(models.values())
+    for slot in slots:
+        model = models[slot.model]
+        model.shards += 1
+        stats = read_json(model_data_dir(out, slot.model) / stats_name(slot.index))
+        model.kept += stats["kept"]
+        model.rejected += stats["rejected"]
+        if slot.position in done_before:
+            model.shards_skipped += 1
+        else:
+            model.generated += stats["planned"]
+            model.seconds += stats["seconds"]
+    report.seconds = seconds
+    return report
 
 
 def build(
@@ -202,15 +216,24 @@ def build(
 ) -> BuildReport:
     """Generate, filter and shard every planned image of every model into `out`; resume what is done.
 
-    `filters` (a list of filter objects) replaces the config's preset, for callers building chains in code.
+    Under a launcher (``torchrun``, ``accelerate launch``) each process is a rank: rank 0 writes build.json
+    first, the unfinished shards are dealt out among the ranks, and rank 0 writes the card once every shard
+    is done. `filters` (a list of filter objects) replaces the config's preset, for callers building chains
+    in code.
     """
+    began = time.perf_counter()
     runtime = runtime or Runtime()
-    if runtime.batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {runtime.batch_size}")
+    batch_size = runtime.batch_size
+    if batch_size is not None and batch_size != AUTO and not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ConfigError(f"--batch-size must be at least 1 or auto, got {runtime.batch_size}")
+    if runtime.workers is not None and runtime.workers < 0:
+        raise ConfigError(f"--workers must be 0 or more, got {runtime.workers}")
     if runtime.offload not in (None, "none", "model", "sequential"):
         raise ConfigError(f"--offload {runtime.offload!r}: expected none, model or sequential")
     out = Path(out)
     device = pick_device(runtime.device)
+    ranks = current_ranks(cpu=device == "cpu")
+    device = ranks.device(device)
     dtypes = {}
     for card in config.cards:  # before any work: a card this device cannot run stops the build now
         dtypes[card.name] = pick_dtype(card.dtype, device, runtime.dtype, fallback=card.dtype_fallback, model=card.name)
@@ -219,7 +242,6 @@ def build(
         config.filters = FilterChain.from_steps("custom", list(filters))
     chain = config.filters
     chain.prepare(device)  # weights of learned metrics load now, before anything is written
-    finish_pending_swap(out)
     manifest = {
         "format": MANIFEST_FORMAT,
         "aigi_scd": aigi_scd.__version__,
@@ -230,55 +252,53 @@ def build(
         "command": command,
         "preset": preset_record(chain),
     }
-    prepare_out(out, manifest, overwrite)
-    dtypes = {card.name: pick_dtype(card.dtype, device, runtime.dtype) for card in config.cards}
-    warn = lambda message: tqdm.write(message, file=sys.stderr)  # noqa: E731
-    done_by_model = {  # checked for every model before any image is made
-        card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
-        for card in config.cards
-    }
+    slots = _plan_slots(config)
+    decided: tuple[list[int], str | None] = ([], None)
+    if ranks.is_main:  # build.json first, and the one view of what is done that every rank deals from
+        try:
+            decided = (_resumable(out, config, slots, manifest, overwrite, device, dtypes, ranks), None)
+        except AigiScdError as exc:
+            if ranks.distributed:
+                ranks.broadcast(([], str(exc)))  # the other ranks stop with it too, instead of waiting
+            raise
+    positions, problem = ranks.broadcast(decided)
+    if problem is not None:
+        raise AigiScdError(f"rank 0 stopped: {problem}")
+    done_before = set(positions)
     chain.reset()
-    plans = {
-        card.name: plan_items(card.name, config.prompts, config.images_per_prompt, config.seed) for card in config.cards
-    }
-    total = sum(len(items) for items in plans.values())
-    report = BuildReport(out=out)
-    with tqdm(total=total, unit="img", desc="build", disable=not runtime.progress, dynamic_ncols=True) as bar:
-        for card in config.cards:
-            items = plans[card.name]
-            shards = plan_shards(items, config.shard_size, config.images_per_prompt)
-            done = done_by_model[card.name]
-            model_report = ModelReport(card.name, shards=len(shards))
-            report.models.append(model_report)
-            loaded = None
-            tokens = None
-            try:
-                for index, shard_items in enumerate(shards):
-                    if index in done:
-                        stats = done[index]
-                        chain.restore(
-                            stats.get("filter_state"), lambda m=card.name, i=index: kept_candidates(out, m, i)
-                        )
-                        model_report.shards_skipped += 1
-                        bar.update(len(shard_items))
-                    else:
-                        if loaded is None:
-                            bar.set_postfix_str(f"loading {card.name}")
-                            loaded = load_pipeline(
-                                card, device, dtypes[card.name], runtime.cache_dir, runtime.memory(card)
-                            )
-                            tokens = token_report(loaded, config.prompts)
-                            model_report.truncated_prompts = len(tokens.over_limit(config.prompts))
-                            for warning in tokens.warnings(config.prompts):
-                                tqdm.write(warning, file=sys.stderr)
-                        bar.set_postfix_str(card.name)
-                        stats = _write_shard(out, loaded, index, shard_items, runtime, chain, bar, tokens)
-                        model_report.generated += stats["planned"]
-                        model_report.seconds += stats["seconds"]
-                    model_report.kept += stats["kept"]
-                    model_report.rejected += stats["rejected"]
-            finally:
-                loaded = None
-                _free_accelerator_memory()
+    todo = [slot for slot in slots if slot.position not in done_before]
+    mine = ranks.deal(todo)
+    workers = default_workers() if runtime.workers is None else runtime.workers
+    total = sum(len(slot.items) for slot in slots)
+    initial = sum(len(slot.items) for slot in slots if slot.position not in {s.position for s in mine})
+    truncated: dict[str, int] = {}
+
+    def load(card: ModelCard) -> tuple[LoadedPipeline, TokenReport]:
+        bar.set_postfix_str(f"loading {card.name}")
+        loaded = load_pipeline(
+            card, device, dtypes[card.name], runtime.cache_dir, runtime.memory(card), runtime.speed(card, device)
+        )
+        tokens = token_report(loaded, config.prompts)
+        truncated[card.name] = len(tokens.over_limit(config.prompts))
+        for warning in tokens.warnings(config.prompts):
+            tqdm.write(f"{ranks.prefix()}{warning}", file=sys.stderr)
+        return loaded, tokens
+
+    desc = f"build{' rank ' + str(ranks.index) if ranks.distributed else ''}"
+    with tqdm(
+        total=total, initial=initial, unit="img", desc=desc, disable=not runtime.progress, dynamic_ncols=True
+    ) as bar:
+        fixed_batch = runtime.batch_size if isinstance(runtime.batch_size, int) else None
+        engine = Engine(out, chain, device, slots, mine, ranks, workers, bar, fixed_batch)
+        engine.run(load, _free_accelerator_memory)
+    if not ranks.is_main:
+        return BuildReport(out=out, rank=ranks.index)
+    if ranks.distributed:  # the card last: once every rank's shards are done
+        for slot in todo:
+            path = model_data_dir(out, slot.model) / stats_name(slot.index)
+            wait_until(path.is_file, f"shard {slot.index} of {slot.model} from another rank", engine._say)
     write_dataset_card(out)
+    report = _report(out, config, slots, done_before, time.perf_counter() - began)
+    for model in report.models:
+        model.truncated_prompts = truncated.get(model.name, 0)
     return report

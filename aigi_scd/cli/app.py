@@ -108,6 +108,25 @@ class DeviceType(click.ParamType):
 DEVICE = DeviceType()
 
 
+class BatchSizeType(click.ParamType):
+    """``build --batch-size``: a positive number, or auto (the most that fit the device's free memory)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) and value >= 1:
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return text
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"{value!r} is not a positive number or auto", param, ctx)
+
+
+BATCH_SIZE = BatchSizeType()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="aigi-scd")
 @click.option("-v", "--verbose", is_flag=True, help="Show the full traceback when a command stops on an error.")

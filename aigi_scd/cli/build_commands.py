@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import DEVICE, cli, reproduce_command
+from aigi_scd.cli.app import BATCH_SIZE, DEVICE, cli, reproduce_command
 
 
 @cli.command()
@@ -65,10 +65,39 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Prompts per pipeline call. Does not change which samples are made.",
+    type=BATCH_SIZE,
+    default=None,
+    help="Prompts per pipeline call [the card's speed.batch_size; auto: the most that fit the GPU's free memory, "
+    "4 on CPU]. An out-of-memory halves it and retries. Does not change which samples are made.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="CPU worker processes for PNG encoding, hashing and CPU filters, beside generation [one per core, "
+    "shared among the ranks on a machine]; 0 does that work in this process.",
+)
+@click.option(
+    "--fuse-qkv/--no-fuse-qkv",
+    default=None,
+    help="One matmul for each attention layer's query, key and value [the card's, on CUDA].",
+)
+@click.option(
+    "--channels-last/--no-channels-last",
+    default=None,
+    help="Convolutions in NHWC memory layout [the card's, on CUDA].",
+)
+@click.option(
+    "--compile/--no-compile",
+    "compile_",
+    default=None,
+    help="torch.compile the denoiser and decoder; kernels are cached in the cache folder across runs [the card's, "
+    "on CUDA].",
+)
+@click.option(
+    "--cuda-graphs/--no-cuda-graphs",
+    default=None,
+    help="With --compile, replay each step as a CUDA graph (reduce-overhead) [the card's: off].",
 )
 @click.option(
     "--shard-size",
@@ -140,6 +169,11 @@ def build(
     images_per_prompt,
     seed,
     batch_size,
+    workers,
+    fuse_qkv,
+    channels_last,
+    compile_,
+    cuda_graphs,
     shard_size,
     preset,
     device,
@@ -162,6 +196,8 @@ def build(
     Examples:
       aigi-scd build --models tiny-sdxl,tiny-pixart --num-prompts 6 --seed 0 --out out/tiny
       aigi-scd build --models flux-schnell --offload model --out out/flux   # a 24 GB GPU
+      accelerate launch --multi_gpu -m aigi_scd build --models sdxl --out out/sdxl   # every GPU, shards shared out
+      torchrun --nproc_per_node 2 -m aigi_scd build --models tiny-sdxl --out out/t   # two CPU processes
     """
     from aigi_scd.build.run import BuildConfig, Runtime
     from aigi_scd.build.run import build as run_build
@@ -190,6 +226,11 @@ def build(
         click.get_current_context(),
         leave_out=(
             "batch_size",
+            "workers",
+            "fuse_qkv",
+            "channels_last",
+            "compile_",
+            "cuda_graphs",
             "device",
             "dtype",
             "offload",
@@ -203,6 +244,11 @@ def build(
     )
     runtime = Runtime(
         batch_size=batch_size,
+        workers=workers,
+        fuse_qkv=fuse_qkv,
+        channels_last=channels_last,
+        compile=compile_,
+        cuda_graphs=cuda_graphs,
         device=device,
         dtype=dtype,
         cache_dir=cache_dir,
@@ -212,6 +258,8 @@ def build(
         vae_slicing=vae_slicing,
     )
     report = run_build(config, out, runtime, overwrite=overwrite, command=command)
+    if report.rank != 0:
+        return  # rank 0 reports the whole build
     click.echo(f"\n{'model':<20} {'kept':>6} {'rejected':>9} {'shards':>7} {'resumed':>8} {'seconds':>8}")
     for m in report.models:
         click.echo(f"{m.name:<20} {m.kept:>6} {m.rejected:>9} {m.shards:>7} {m.shards_skipped:>8} {m.seconds:>8.1f}")

@@ -63,7 +63,14 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     show_default=True,
     help="Where the metrics run: auto picks cuda > mps > cpu; cuda:N a GPU by index.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per metric batch.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Metric batches on an accelerator, in 1024×1024 images' worth of pixels (8: eight 1024² images, two "
+    "2048² ones): memory per batch does not grow with resolution. On the CPU each worker scores its own images.",
+)
 @click.option(
     "--shard-size",
     type=click.IntRange(min=1),
@@ -98,6 +105,7 @@ def compress(
     aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
     aigi-scd compress --images ../shared/data/kodak --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
         --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
+    torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 
     \b
     The defaults (codecs misc,..., metrics full) download model weights on first use; with no network, use
@@ -139,6 +147,8 @@ def compress(
         progress=not quiet,
         command=command,
     )
+    if bench is None:
+        return  # a rank other than 0: rank 0 reports the whole run
     click.echo(screen_summary(bench["summary"], bench["metrics"], [c.name for c in codecs]))
     click.echo(
         f"\n{report.units} units: {report.encoded} encoded, {report.resumed} already done, {report.rescored} "

@@ -15,9 +15,9 @@ import math
 import platform
 from typing import Any
 
-SCHEMA_VERSION = (
-    2  # 2: `imported` (null for generated samples); generation.text_encoders, offload, vae_tiling, vae_slicing
-)
+# 2: `imported` (null for generated samples); generation.text_encoders, offload, vae_tiling, vae_slicing
+# 3: generation.fuse_qkv, channels_last, compile, cuda_graphs (speed settings as applied); versions.imagecodecs
+SCHEMA_VERSION = 3
 
 GENERATION_FIELDS = (
     "steps",
@@ -37,7 +37,12 @@ GENERATION_FIELDS = (
     "offload",
     "vae_tiling",
     "vae_slicing",
+    "fuse_qkv",
+    "channels_last",
+    "compile",
+    "cuda_graphs",
 )
+VERSION_FIELDS = ("aigi_scd", "python", "torch", "diffusers", "transformers", "pillow", "numpy", "imagecodecs")
 CARD_FIELDS = (
     "name",
     "repo",
@@ -71,6 +76,7 @@ IMPORTED_FIELDS = (
 def library_versions() -> dict[str, str]:
     """Versions of everything that shapes a generated image."""
     import diffusers
+    import imagecodecs
     import numpy
     import PIL
     import torch
@@ -86,6 +92,7 @@ def library_versions() -> dict[str, str]:
         "transformers": transformers.__version__,
         "pillow": PIL.__version__,
         "numpy": numpy.__version__,
+        "imagecodecs": imagecodecs.__version__,  # writes the PNGs (aigi_scd.dataset.png)
     }
 
 
@@ -111,8 +118,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
-    """The json of one sample (kept or rejected) from its generation and filter results.
+def sample_json(*, generated, loaded, candidate, tokens=None, digest: str | None = None) -> dict[str, Any]:
+    """The json of one sample (kept or rejected) from its generation and filter results; `digest` is the
+    sha256 of the PNG when a host worker already computed it.
 
     `tokens` (a prompts.tokens.TokenReport) gives the prompt's token count against each text encoder's
     limit: ``prompt_tokens``/``max_prompt_tokens`` are those of the encoder that reads the most,
@@ -148,6 +156,7 @@ def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
             "offload": loaded.memory.offload,
             "vae_tiling": loaded.memory.vae_tiling,
             "vae_slicing": loaded.memory.vae_slicing,
+            **loaded.speed.record(),
         },
         "card": {
             "name": card.name,
@@ -165,7 +174,7 @@ def sample_json(*, generated, loaded, candidate, tokens=None) -> dict[str, Any]:
         "timing": {"batch_seconds": generated.batch_seconds, "image_seconds": generated.seconds},
         "imported": None,
         **verdict_fields(candidate),
-        "sha256": sha256(candidate.png) if candidate.png else None,
+        "sha256": (digest or sha256(candidate.png)) if candidate.png else None,
     }
 
 
@@ -268,6 +277,10 @@ def sample_features(image_fields: tuple[str, ...] = ("png",)):
                     "offload": s,
                     "vae_tiling": b,
                     "vae_slicing": b,
+                    "fuse_qkv": b,
+                    "channels_last": b,
+                    "compile": b,
+                    "cuda_graphs": b,
                 },
                 "card": {
                     "name": s,
@@ -281,9 +294,7 @@ def sample_features(image_fields: tuple[str, ...] = ("png",)):
                     "scheduler_config": s,
                     "fingerprint": s,
                 },
-                "versions": {
-                    k: s for k in ("aigi_scd", "python", "torch", "diffusers", "transformers", "pillow", "numpy")
-                },
+                "versions": {k: s for k in VERSION_FIELDS},
                 "timing": {"batch_seconds": f, "image_seconds": f},
                 "imported": {name: imported_types.get(name, s) for name in IMPORTED_FIELDS},
                 "filters": List({"name": s, "score": f, "passed": b, "reason": s}),

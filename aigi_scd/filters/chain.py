@@ -47,6 +47,13 @@ SHARD_STEPS = (Dedup, BestOfN)
 STEP_TYPES: dict[str, type] = {cls.kind: cls for cls in (*IMAGE_FILTERS, *SHARD_STEPS)}
 
 
+def chain_from_settings(name: str, steps: list[dict[str, Any]]) -> FilterChain:
+    """A fresh chain (no loaded models, no state) from :meth:`FilterChain.settings`: how worker processes get
+    their copy of a build's chain."""
+    built = [STEP_TYPES[s["type"]](**{k: v for k, v in s.items() if k != "type"}) for s in steps]
+    return FilterChain.from_steps(name, built)
+
+
 def is_shard_step(step: Any) -> bool:
     return hasattr(step, "decide")
 
@@ -115,13 +122,31 @@ class FilterChain:
         for step in self.steps:
             step.reset()
 
-    def score(self, candidates: list[Candidate]) -> None:
-        """Per-image filters on one batch; shard steps take their features from the survivors."""
-        run_chain(self.filters, candidates)
+    def score(self, candidates: list[Candidate], first: int = 0, features: bool = True) -> None:
+        """Per-image filters on one batch; shard steps take their features from the survivors.
+
+        `first` skips the filters already run (by a host worker: :meth:`host_filters`); `features` False when
+        the worker also computed the shard steps' features."""
+        run_chain(self.filters[first:], candidates)
         alive = [c for c in candidates if c.rejected_by is None]
-        if alive:
+        if alive and features:
             for step in self.steps:
                 step.features(alive)
+
+    def host_filters(self, device: str) -> int:
+        """How many leading per-image filters may run in CPU worker processes, one image at a time: the
+        weight-free ones always; those with models (``prepare``) only when the build's device is the CPU (on an
+        accelerator they run there, batched). The rest of the chain runs in the main process, in order."""
+        count = 0
+        for step in self.filters:
+            if hasattr(step, "prepare") and not device.startswith("cpu"):
+                break
+            count += 1
+        return count
+
+    def settings(self) -> list[dict[str, Any]]:
+        """Every step's settings (picklable plain data): what :func:`chain_from_settings` rebuilds it from."""
+        return [settings(s) for s in self.all]
 
     def decide(self, candidates: list[Candidate]) -> None:
         """Shard steps over a whole shard's candidates (in plan order); appends their results."""

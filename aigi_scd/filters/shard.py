@@ -69,11 +69,17 @@ def filter_shard(
     kept_path: Path,
     reject_path: Path,
     on_batch: Callable[[int], None] | None = None,
+    score: Callable[[list[Candidate]], None] | None = None,
+    before_decide: Callable[[], None] | None = None,
 ) -> ShardOutcome:
     """Judge every candidate of `batches` (one shard, in plan order) and write kept and rejected tars.
 
+    `score` replaces ``chain.score`` (the build engine's, which finishes what its host workers began);
+    `before_decide` runs once every batch is in, before the shard steps judge (a distributed build waits
+    there for the shards before this one, whose kept images the steps must know).
     Both tars appear only when the whole shard is done; on any error neither does.
     """
+    score = score or chain.score
     outcome = ShardOutcome()
     kept = AtomicTarWriter(kept_path)
     rejected = AtomicTarWriter(reject_path)
@@ -94,7 +100,7 @@ def filter_shard(
         for batch in batches:
             began = time.perf_counter()
             candidates = [c for c, _ in batch]
-            chain.score(candidates)
+            score(candidates)
             outcome.filter_seconds += time.perf_counter() - began
             for candidate, make_record in batch:
                 record = make_record(candidate)
@@ -105,6 +111,8 @@ def filter_shard(
                     write(candidate, record)
             if on_batch is not None:
                 on_batch(len(batch))
+        if before_decide is not None:
+            before_decide()
         if waiting:
             began = time.perf_counter()
             chain.decide([c for c, _ in waiting])

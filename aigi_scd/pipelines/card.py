@@ -18,6 +18,7 @@ from typing import Any, Literal
 from aigi_scd.config import load_name_list, load_registry_entry, load_registry_file, registry_files
 from aigi_scd.errors import ConfigError
 from aigi_scd.pipelines.families import card_problem
+from aigi_scd.pipelines.speed import SpeedOptions
 from aigi_scd.weights.tiny import check_tiny_repo
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -96,6 +97,7 @@ class ModelCard:
     dtype_fallback: bool = True  # on GPUs without bf16, may a bfloat16 card run in float16? (false: stop instead)
     scheduler: SchedulerOverride | None = None
     memory: MemoryOptions = field(default_factory=MemoryOptions)
+    speed: SpeedOptions = field(default_factory=SpeedOptions)  # how fast it runs: never which images it makes
     license: str = "unknown"
     homepage: str | None = None
     source: str = field(default="", metadata={"internal": True}, compare=False)
@@ -124,8 +126,10 @@ class ModelCard:
         return data
 
     def fingerprint(self) -> str:
-        """sha256 of the card's content: two builds with equal fingerprints used the same card."""
-        return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()
+        """sha256 of the card's content: two builds with equal fingerprints used the same card. The ``speed``
+        section is left out: it changes how fast images are made, not which (a build resumes across it)."""
+        data = {k: v for k, v in self.snapshot().items() if k != "speed"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def card_paths(directory: Path | None = None) -> dict[str, Path]:

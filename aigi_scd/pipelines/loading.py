@@ -17,6 +17,7 @@ from aigi_scd.dataset.sample import plain_json
 from aigi_scd.errors import ConfigError, DeviceError, ModelUnavailableError
 from aigi_scd.pipelines.card import MemoryOptions, ModelCard
 from aigi_scd.pipelines.families import card_problem, encoder_limit, family
+from aigi_scd.pipelines.speed import AUTO, SpeedOptions, apply_speed, probe_batch_size
 from aigi_scd.weights.loading import call_loader, quiet_libraries
 from aigi_scd.weights.memory import MemoryEstimate, config_folder, estimate_folder, fit_problem, free_memory
 from aigi_scd.weights.tiny import resolve_location
@@ -35,6 +36,7 @@ class LoadedPipeline:
     scheduler_config: dict[str, Any] = field(default_factory=dict)
     memory: MemoryOptions = field(default_factory=MemoryOptions)  # as applied (offload is "none" on cpu)
     estimate: MemoryEstimate | None = None  # the weights' memory estimated before loading
+    speed: SpeedOptions = field(default_factory=SpeedOptions)  # as applied; batch_size resolved to a number
 
     @property
     def pipeline_class(self) -> str:
@@ -187,9 +189,11 @@ def load_pipeline(
     dtype: Any,
     cache_dir: Path | None = None,
     memory: MemoryOptions | None = None,
+    speed: SpeedOptions | None = None,
 ) -> LoadedPipeline:
     """Load `card` with ``from_pretrained`` on `device` in `dtype` (a torch dtype), with `memory` options
-    (default: the card's).
+    (default: the card's) and `speed` settings (default: none; ``batch_size: auto`` is measured here, before
+    compiling, so the compiled graphs see the batch shape they will run).
 
     Tiny cards are first built into the cache (see :mod:`aigi_scd.weights.tiny`); from there on
     the path is the same as for a hub repository. The weights' memory is checked before loading.
@@ -223,7 +227,7 @@ def load_pipeline(
     applied = place(pipe, card, device, memory)
     pipe.set_progress_bar_config(disable=True)
     scheduler_config = plain_json(dict(pipe.scheduler.config))
-    return LoadedPipeline(
+    loaded = LoadedPipeline(
         card=card,
         pipe=pipe,
         device=device,
@@ -234,3 +238,36 @@ def load_pipeline(
         memory=applied,
         estimate=estimate,
     )
+    speed = speed or SpeedOptions()
+    batch_size = speed.batch_size
+    if batch_size == AUTO:
+        batch_size = probe_batch_size(lambda n: _probe_call(loaded, n), device)
+    known = family(type(pipe).__name__)
+    applied_speed = apply_speed(pipe, speed, known.decoder if known else "vae", cache_dir)
+    loaded.speed = SpeedOptions(
+        batch_size=batch_size,
+        fuse_qkv=applied_speed.fuse_qkv,
+        channels_last=applied_speed.channels_last,
+        compile=applied_speed.compile,
+        cuda_graphs=applied_speed.cuda_graphs,
+    )
+    return loaded
+
+
+def _probe_call(loaded: LoadedPipeline, images: int) -> None:
+    """One denoising step and the decode for `images` images at the card's size: what a batch's memory peaks at."""
+    import torch
+
+    call = loaded.card.call
+    kwargs = dict(call.extra)
+    kwargs.update(
+        prompt=["a probe"] * images,
+        num_inference_steps=1,
+        guidance_scale=call.guidance,
+        width=call.width,
+        height=call.height,
+        generator=[torch.Generator("cpu").manual_seed(0) for _ in range(images)],
+        output_type="np",
+    )
+    with torch.inference_mode():
+        loaded.pipe(**kwargs)

@@ -3,14 +3,18 @@
 Each image gets its own CPU ``torch.Generator`` seeded from (build seed, prompt id, image index), so
 its starting noise does not depend on the batch it ran in, on the device, or on the other images:
 the seed in its json regenerates it alone (up to floating-point differences between batch sizes).
+An out-of-memory error halves the batch and retries the same images, so a batch size that is too large costs
+time, never images.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +23,8 @@ import torch
 from aigi_scd.errors import DeviceError
 from aigi_scd.pipelines.loading import LoadedPipeline
 from aigi_scd.prompts.spec import PromptSpec
+
+FAULT_OOM_ENV = "AIGI_SCD_FAULT_OOM"
 
 
 def image_seed(build_seed: int, prompt_id: str, index: int) -> int:
@@ -135,28 +141,75 @@ def out_of_memory_message(loaded: LoadedPipeline, batch: int, exc: BaseException
     )
 
 
-def generate(loaded: LoadedPipeline, items: Sequence[WorkItem], batch_size: int) -> Iterator[list[GeneratedImage]]:
-    """Run `items` through the pipeline `batch_size` at a time, yielding each batch's images in item order."""
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch.OutOfMemoryError (CUDA) or MPS's "out of memory" RuntimeError."""
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _injected_faults() -> int:
+    """Test hook: ``AIGI_SCD_FAULT_OOM=N`` makes the first N pipeline calls of more than one image in each
+    :func:`generate` raise an out-of-memory error, as a too-large batch on a GPU does."""
+    try:
+        return max(0, int(os.environ.get(FAULT_OOM_ENV, "0")))
+    except ValueError:
+        return 0
+
+
+def _release_memory(loaded: LoadedPipeline) -> None:
+    gc.collect()
+    if loaded.device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
+def generate(
+    loaded: LoadedPipeline,
+    items: Sequence[WorkItem],
+    batch_size: int,
+    *,
+    pad: bool = False,
+    on_smaller_batch: Callable[[int, str], None] | None = None,
+) -> Iterator[list[GeneratedImage]]:
+    """Run `items` through the pipeline `batch_size` at a time, yielding each batch's images in item order.
+
+    An out-of-memory error halves the batch and runs the same images again (nothing was yielded for them, so
+    nothing is lost or made twice); the smaller size holds for the rest of `items`, and `on_smaller_batch(size,
+    reason)` hears of it. Only a single image that does not fit stops the run (one line naming what to try).
+    `pad` fills a short last batch with copies of its last image (outputs dropped): a compiled pipeline then
+    always sees one batch shape.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    for start in range(0, len(items), batch_size):
-        batch = items[start : start + batch_size]
+    faults = _injected_faults()
+    size, start = batch_size, 0
+    while start < len(items):
+        batch = items[start : start + size]
+        calls = [*batch, *[batch[-1]] * (size - len(batch))] if pad else list(batch)
         began = time.perf_counter()
         try:
+            if faults and len(calls) > 1:
+                faults -= 1
+                raise torch.OutOfMemoryError(f"CUDA out of memory (injected by {FAULT_OOM_ENV})")
             with cpu_threads(loaded):
-                output = loaded.pipe(**call_kwargs(loaded, batch))
+                output = loaded.pipe(**call_kwargs(loaded, calls))
         except RuntimeError as exc:  # torch.OutOfMemoryError (CUDA) is one; MPS says "MPS backend out of memory"
-            if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
-                raise DeviceError(out_of_memory_message(loaded, len(batch), exc)) from exc
-            raise
+            if not is_out_of_memory(exc):
+                raise
+            if len(calls) == 1:
+                raise DeviceError(out_of_memory_message(loaded, 1, exc)) from exc
+            _release_memory(loaded)
+            size = max(1, len(calls) // 2)
+            if on_smaller_batch is not None:
+                on_smaller_batch(size, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            continue
         images = np.asarray(output.images, dtype=np.float32)
         seconds = time.perf_counter() - began
-        if images.ndim != 4 or images.shape[0] != len(batch):
+        if images.ndim != 4 or images.shape[0] != len(calls):
             raise RuntimeError(
-                f"{loaded.pipeline_class} returned images of shape {images.shape} for a batch of {len(batch)}"
+                f"{loaded.pipeline_class} returned images of shape {images.shape} for a batch of {len(calls)}"
             )
         results = []
-        for item, image in zip(batch, images, strict=True):
+        for item, image in zip(batch, images[: len(batch)], strict=True):
             pixels, problem = _to_uint8(image)
-            results.append(GeneratedImage(item, pixels, problem, seconds, len(batch)))
+            results.append(GeneratedImage(item, pixels, problem, seconds, len(calls)))
+        start += len(batch)
         yield results

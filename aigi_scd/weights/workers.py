@@ -1,0 +1,73 @@
+"""Pools of CPU worker processes for the host side of `build` and `compress` (PNG encoding, hashing, CPU
+filters, codecs, metrics on the CPU).
+
+Workers start from a fork server (spawn where there is none): the server imports the light modules once,
+and each worker forks from it, so a pool starts in a fraction of a second and never inherits the threads of
+torch or of the accelerator's runtime. Each rank of a distributed run gets its share of the machine's cores.
+A worker ends when the process that started the pool ends, even by SIGKILL (a killed rank, an out-of-memory
+kill): it would otherwise wait forever on its task queue, holding memory and the launcher's output pipe. Workers
+ignore Ctrl-C: it reaches the whole process group, and the main process alone handles it (it stops the work,
+keeps what is finished and says how to resume), so workers print no traceback.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+
+def machine_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers() -> int:
+    """One worker per core, shared among the ranks a launcher started on this machine."""
+    try:
+        local_ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local_ranks = 1
+    return max(1, machine_cores() // local_ranks)
+
+
+def _end_with_parent() -> None:
+    """Exit this worker as soon as the process that started its pool is gone (its sentinel closes)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="aigi-scd parent watch", daemon=True).start()
+
+
+def _start(initializer: Callable[..., Any] | None, *initargs: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def process_pool(
+    workers: int,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple = (),
+    preload: tuple[str, ...] = (),
+) -> ProcessPoolExecutor:
+    """A pool of `workers` processes (fork server where the platform has one, which imports the modules named
+    in `preload` once, when it starts: what every worker needs)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(preload))
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))

@@ -1,0 +1,209 @@
+"""Peak memory and wall time of `aigi-scd compress` over a small and a large set of 1024² images, against the code
+before the streaming compress (issue 11), in one run.
+
+    python benchmarks/bench_compress_memory.py [--small 10] [--large 100] [--size 1024] [--codecs jpeg] \\
+        [--bpp 0.5] [--metrics psnr,gmsd] [--workers N] [--baseline-commit 753c6b2 | --baseline PATH | --no-baseline]
+
+Each run is the real command line (``python -m aigi_scd compress --images SET --out OUT``) in a fresh process,
+with this checkout's code first on the path, then with the baseline's (by default a ``git worktree add`` of
+--baseline-commit, main before issue 11, removed afterwards). Each code first runs once on the small set untimed
+(disk caches, compiled bytecode), then the sets are timed with the two codes interleaved. Memory is sampled every
+0.1 s over the command's whole process tree (the main process, the fork server, every worker): the peak of the
+summed RSS (an upper bound: pages the workers share with their fork server count once per process), the peak
+summed PSS (shared pages split among the processes that share them: what the tree costs the machine), and the
+peak RSS of the largest single process. Printed:
+seconds, seconds per image, those peaks, the large/small ratio of each, and the wall-time ratio of this code to
+the baseline. The results rows of both codes are compared too (the same images, codec and metrics must give the
+same bytes and scores).
+
+Images: Kodak photographs (../shared/data/kodak), a 512² crop at a position drawn from the image's number,
+upscaled to --size with Lanczos (smooth, like a diffusion model's output), written as PNG; smooth random images
+when the Kodak folder is absent. The default codec (jpeg: the full-resolution JPEG at the highest quality that
+fits) and the weight-free metrics keep 100 1024² images within minutes on two cores while every image still goes
+through reading, encoding, decoding, scoring and the unit's tar at full size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+KODAK = REPO.parent / "shared" / "data" / "kodak"
+GB = 1e9
+
+
+def make_images(folder: Path, count: int, size: int) -> Path:
+    """`count` size×size PNGs in `folder` (made once; see the module docstring)."""
+    if folder.is_dir() and len(list(folder.glob("*.png"))) == count:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    paths = sorted(KODAK.glob("*.png"))
+    for i in range(count):
+        if paths:
+            image = Image.open(paths[i % len(paths)]).convert("RGB")
+            w, h = image.size
+            rng = np.random.default_rng(i)  # a different crop each time the photographs come round again
+            left, top = int(rng.integers(0, w - 512 + 1)), int(rng.integers(0, h - 512 + 1))
+            crop = image.crop((left, top, left + 512, top + 512))
+            picture = crop.resize((size, size), Image.Resampling.LANCZOS)
+        else:
+            small = np.random.default_rng(i).integers(0, 256, (size // 32, size // 32, 3), dtype=np.uint8)
+            picture = Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC)
+        picture.save(folder / f"img{i:04d}.png", compress_level=1)
+    return folder
+
+
+class TreeMemory(threading.Thread):
+    """Samples the memory of a process and all its descendants until stopped; keeps the peaks."""
+
+    def __init__(self, pid: int, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.root, self.every = psutil.Process(pid), every
+        self.rss = self.pss = self.largest_rss = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            rss = pss = 0
+            for process in processes:
+                try:
+                    info = process.memory_full_info()
+                except psutil.Error:
+                    continue
+                rss += info.rss
+                pss += getattr(info, "pss", info.rss)
+                self.largest_rss = max(self.largest_rss, info.rss)
+            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            self.done.wait(self.every)
+
+
+def run_compress(code: Path, images: Path, out: Path, args) -> dict:
+    """One `aigi-scd compress` with `code` first on the path: wall seconds and memory peaks."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "aigi_scd", "compress", "--images", str(images), "--out", str(out)]
+    command += ["--codecs", args.codecs, "--bpp", args.bpp, "--metrics", args.metrics, "--quiet"]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    began = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=code)
+    monitor = TreeMemory(process.pid)
+    monitor.start()
+    output, _ = process.communicate()
+    seconds = time.perf_counter() - began
+    monitor.done.set()
+    monitor.join()
+    if process.returncode != 0:
+        sys.exit(f"compress failed with {code}:\n{output.decode()[-3000:]}")
+    return {"seconds": seconds, "rss": monitor.rss, "pss": monitor.pss, "largest_rss": monitor.largest_rss}
+
+
+def results(out: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(out / "benchmark" / "results.parquet")
+    return frame.drop(columns=["encode_seconds", "decode_seconds"]).sort_values("key").reset_index(drop=True)
+
+
+def baseline_checkout(args, work: Path) -> tuple[Path | None, bool]:
+    """The baseline's code: --baseline, or a worktree of --baseline-commit made here (and removed at the end)."""
+    if args.no_baseline:
+        return None, False
+    if args.baseline is not None:
+        return args.baseline.resolve(), False
+    folder = work / f"baseline-{args.baseline_commit}"
+    if folder.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(folder)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(folder), args.baseline_commit],
+        check=True,
+        capture_output=True,
+    )
+    return folder, True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10)
+    parser.add_argument("--large", type=int, default=100)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--codecs", default="jpeg")
+    parser.add_argument("--bpp", default="0.5")
+    parser.add_argument("--metrics", default="psnr,gmsd")
+    parser.add_argument("--workers", type=int, default=None, help="compress --workers [its default: one per core]")
+    parser.add_argument("--baseline-commit", default="753c6b2", help="the code before issue 11 [753c6b2]")
+    parser.add_argument("--baseline", type=Path, default=None, help="an existing checkout of the baseline instead")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "aigi-scd-bench-compress-memory")
+    args = parser.parse_args()
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    sets = {n: make_images(args.work / f"images-{n}-{args.size}", n, args.size) for n in (args.small, args.large)}
+    baseline, made = baseline_checkout(args, args.work)
+    codes = {"this code": REPO, **({"baseline": baseline} if baseline else {})}
+    print(
+        f"compress --codecs {args.codecs} --bpp {args.bpp} --metrics {args.metrics} over {args.size}x{args.size} "
+        f"images; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+        + (f"; baseline: {args.baseline or args.baseline_commit}" if baseline else "")
+    )
+    measured: dict[tuple[str, int], dict] = {}
+    try:
+        for code in codes.values():  # warm-up, untimed
+            run_compress(code, sets[args.small], args.work / "warm-up", args)
+        for n, images in sets.items():
+            for name, code in codes.items():
+                measured[name, n] = run_compress(code, images, args.work / f"out-{name.replace(' ', '-')}-{n}", args)
+                m = measured[name, n]
+                print(
+                    f"  {name:<10} {n:>4} images: {m['seconds']:7.1f} s  {m['seconds'] / n:6.2f} s/image  "
+                    f"peak RSS (tree, summed) {m['rss'] / GB:5.2f} GB  peak PSS (tree) {m['pss'] / GB:5.2f} GB  "
+                    f"largest process {m['largest_rss'] / GB:5.2f} GB",
+                    flush=True,
+                )
+    finally:
+        if made:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)], check=False)
+    small, large = args.small, args.large
+    print(f"\npeak memory, {large} images / {small} images:")
+    for name in codes:
+        a, b = measured[name, small], measured[name, large]
+        print(
+            f"  {name:<10} RSS (tree) {b['rss'] / a['rss']:.2f}x   PSS (tree) {b['pss'] / a['pss']:.2f}x   "
+            f"largest process {b['largest_rss'] / a['largest_rss']:.2f}x   at {large}: {b['pss'] / GB:.2f} GB PSS, "
+            f"{b['rss'] / GB:.2f} GB RSS summed, {b['largest_rss'] / GB:.2f} GB in the largest process"
+        )
+    if baseline:
+        print("\nwall time, this code / baseline:")
+        for n in (small, large):
+            ours, theirs = measured["this code", n], measured["baseline", n]
+            print(
+                f"  {n:>4} images: {ours['seconds']:.1f} s / {theirs['seconds']:.1f} s = "
+                f"{ours['seconds'] / theirs['seconds']:.2f}x ({theirs['seconds'] / ours['seconds']:.2f}x faster)"
+            )
+        ours = results(args.work / f"out-this-code-{large}")
+        theirs = results(args.work / f"out-baseline-{large}")
+        metric_columns = [c for c in ours.columns if c in args.metrics.split(",")]
+        same_files = ours["bitstream_sha256"].equals(theirs["bitstream_sha256"])
+        close = np.allclose(ours[metric_columns].to_numpy(float), theirs[metric_columns].to_numpy(float), rtol=1e-5)
+        print(f"results rows at {large}: same bitstreams {same_files}; same scores (rtol 1e-5) {close}")
+
+
+if __name__ == "__main__":
+    main()
