@@ -1,6 +1,6 @@
 """Generation speed: a plain diffusers loop against the build engine, on full-size random-weight models.
 
-    python benchmarks/bench_generate.py --arch sdxl [--images 32] [--plain-images 4] [--batch auto]
+    python benchmarks/bench_generate.py --arch sdxl [--images 40] [--plain-images 4] [--batch auto]
     python benchmarks/bench_generate.py --arch pixart
     python benchmarks/bench_generate.py --arch all --tiny          # the tiny offline pipelines, on the CPU
 
@@ -37,13 +37,14 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-ARCHITECTURES = REPO.parent / "shared" / "reference" / "architectures.json"
+ARCHITECTURES = Path(os.environ.get("AIGI_SCD_SHARED") or REPO.parent / "shared") / "reference" / "architectures.json"
 CLIP_L = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12, projection_dim=768)
 CLIP_BIGG = dict(
     hidden_size=1280, intermediate_size=5120, num_attention_heads=20, num_hidden_layers=32, projection_dim=1280
 )
 T5_XXL = dict(d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64, relative_attention_num_buckets=32)
 PIPELINES = {"sdxl": "StableDiffusionXLPipeline", "pixart": "PixArtSigmaPipeline"}
+WARMUP = 16  # engine warm-up images: two shards, so auto batches of up to 16 compile before timing
 TINY_CARDS = {"sdxl": "tiny-sdxl", "pixart": "tiny-pixart"}
 
 
@@ -205,15 +206,19 @@ def time_engine(card_path: Path, prompts, warmup, work: Path, device: str, batch
         build(config, out, runtime)
         return out, time.perf_counter() - t0
 
+    began = time.perf_counter()
     run(warmup, f"engine-warmup-{card.name}")  # compiles (cached from here on), warms the pool and the allocator
+    print(f"  [engine warm-up build, {len(warmup)} images, compile included: {time.perf_counter() - began:.1f} s]")
     out, wall = run(prompts, f"engine-{card.name}")
+    print(f"  [engine timed build, {len(prompts)} images, load and compile cache included: {wall:.1f} s]")
     stats = sorted((out / "data" / card.name).glob("*.stats.json"))
     records = [json.loads(p.read_text()) for p in stats]
     times = [p.stat().st_mtime for p in stats]
     sustained_images = sum(r["planned"] for r in records[1:])
     sustained = (times[-1] - times[0]) / sustained_images if sustained_images else wall / len(prompts)
     first = records[0]
-    return sustained, wall / len(prompts), {"batch_size": first["batch_size"], **first["speed"]}
+    settings = {"batch_size": first["batch_size"], **first["speed"], "sustained_images": sustained_images}
+    return sustained, wall / len(prompts), settings
 
 
 def report(name: str, seconds: float, flops: float, peak: float) -> str:
@@ -228,7 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=["sdxl", "pixart", "all"], default="all")
     parser.add_argument("--tiny", action="store_true", help="the tiny offline pipelines on the CPU (runs anywhere)")
-    parser.add_argument("--images", type=int, default=None, help="engine images, timed [32; --tiny 16]")
+    parser.add_argument("--images", type=int, default=None, help="engine images [40; --tiny 16]; shards of 8")
     parser.add_argument("--plain-images", type=int, default=None, help="plain-loop images, timed [4; --tiny 8]")
     parser.add_argument("--batch", default="auto", help="engine batch size (auto: from free memory)")
     parser.add_argument("--no-fuse", action="store_true")
@@ -247,31 +252,34 @@ def main() -> None:
     if not args.tiny and device == "cpu":
         sys.exit("no GPU here: full-size models on a CPU would take hours; run with --tiny")
     dtype = torch.float32 if device == "cpu" else torch.float16
-    images = args.images or (16 if args.tiny else 32)
+    images = args.images or (16 if args.tiny else 40)
     plain_images = args.plain_images or (8 if args.tiny else 4)
     args.work.mkdir(parents=True, exist_ok=True)
-    prompts = load_prompts("aigi-scd", images + plain_images + 8, 0, progress=False).prompts
+    prompts = load_prompts("aigi-scd", images + plain_images + WARMUP, 0, progress=False).prompts
     peak = args.peak_tflops or (800.0 if device.startswith("cuda") else matmul_tflops(device, dtype))
     load = os.getloadavg()[0]
     where = torch.cuda.get_device_name() if device.startswith("cuda") else f"CPU, {os.cpu_count()} cores"
-    print(f"device: {where}; dtype {str(dtype).removeprefix('torch.')}; floor at {peak:.1f} TFLOP/s; load {load:.1f}")
+    print(f"device: {where}; dtype {str(dtype).removeprefix('torch.')}; floor at {peak:.3g} TFLOP/s; load {load:.1f}")
     for arch in ["sdxl", "pixart"] if args.arch == "all" else [args.arch]:
         card_path = prepare_card(arch, args.work, args.tiny, device, args)
         card = load_card_file(card_path)
         pipe = plain_pipeline(card, device, dtype)
         flops = image_flops(pipe, card, device)
+        print(f"  [{arch}: {flops / 1e12:.1f} TFLOP per image counted]", flush=True)
         plain = time_plain(pipe, card, prompts[:plain_images], device)
+        print(f"  [{arch}: plain loop {plain:.3f} s/image]", flush=True)
         del pipe
         gc.collect()
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
         sustained, overall, settings = time_engine(
-            card_path, prompts[plain_images : plain_images + images], prompts[-8:], args.work, device, args.batch
+            card_path, prompts[plain_images : plain_images + images], prompts[-WARMUP:], args.work, device, args.batch
         )
         size = f"{card.call.width}x{card.call.height}, {card.call.steps} steps, CFG {card.call.guidance:g}"
         print(f"\n{arch} ({'tiny' if args.tiny else 'full size'}, {size}): {flops / 1e12:.2f} TFLOP per image")
         print(report("plain diffusers loop, batch 1", plain, flops, peak))
-        print(report(f"engine, sustained over {images} images", sustained, flops, peak))
+        counted = settings.pop("sustained_images") or images
+        print(report(f"engine, sustained over {counted} images", sustained, flops, peak))
         print(report("engine, whole build (load included)", overall, flops, peak))
         print(f"  engine settings: {settings}; engine / plain: {plain / sustained:.2f}x")
 
