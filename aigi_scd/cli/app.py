@@ -119,9 +119,13 @@ class BatchSizeType(click.ParamType):
         text = str(value).strip().lower()
         if text == "auto":
             return text
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-        self.fail(f"{value!r} is not a positive number or auto", param, ctx)
+        try:
+            number = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a positive number or auto", param, ctx)
+        if number < 1:
+            self.fail(f"{number} is not in the range x>=1 (or auto)", param, ctx)
+        return number
 
 
 BATCH_SIZE = BatchSizeType()
