@@ -30,7 +30,7 @@ from aigi_scd.dataset.contents import BuildContents, read_build
 from aigi_scd.dataset.datasheet import render_datasheet
 from aigi_scd.dataset.files import write_bytes_atomic
 from aigi_scd.dataset.imports_card import import_commands, imports_section, source_image_fields
-from aigi_scd.dataset.pictures import write_pictures
+from aigi_scd.dataset.pictures import picture_lines, write_pictures
 from aigi_scd.dataset.shards import IMAGE_FIELDS, imported_sources, model_data_dir
 
 DATASHEET = "DATASHEET.md"
@@ -127,15 +127,6 @@ def _licence_line(contents: BuildContents) -> str:
     return "Licences: " + "; ".join(parts) + "."
 
 
-def _pictures_section(contents: BuildContents, pictures: dict[str, dict[str, Path]], kind: str) -> list[str]:
-    lines = []
-    for source in contents.sources:
-        path = pictures.get(source.name, {}).get(kind)
-        if path is not None:
-            lines += [f"![{source.name} {kind}]({path.relative_to(contents.out).as_posix()})", ""]
-    return lines
-
-
 def render_card(out: Path, contents: BuildContents | None = None, pictures: dict | None = None) -> str:
     out = Path(out)
     contents = contents or read_build(out)
@@ -185,7 +176,7 @@ def render_card(out: Path, contents: BuildContents | None = None, pictures: dict
         "",
         *counts_table(contents),
         "",
-        *_pictures_section(contents, pictures, "samples"),
+        *picture_lines(contents, pictures, "samples"),
         *imports_section(out, contents.manifest),
         "## Composition (kept images)",
         "",
@@ -206,7 +197,7 @@ def render_card(out: Path, contents: BuildContents | None = None, pictures: dict
         "",
         *filter_table(contents),
         "",
-        *_pictures_section(contents, pictures, "scores"),
+        *picture_lines(contents, pictures, "scores"),
         "## Library versions",
         "",
         *versions_table(contents),

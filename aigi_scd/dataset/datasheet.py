@@ -17,6 +17,7 @@ from aigi_scd.dataset.card_tables import (
 from aigi_scd.dataset.compressed_card import compressed_config_names, made_with
 from aigi_scd.dataset.contents import BuildContents, SourceContents
 from aigi_scd.dataset.imports_card import import_commands, lossy_sources
+from aigi_scd.dataset.pictures import picture_lines
 from aigi_scd.dataset.shards import imported_sources
 
 SECTIONS = (
@@ -32,15 +33,6 @@ SECTIONS = (
 
 def _is_tiny(source: SourceContents) -> bool:
     return str((source.card or {}).get("repo") or "").startswith("tiny:")
-
-
-def _pictures(contents: BuildContents, pictures: dict[str, dict[str, Path]], kind: str) -> list[str]:
-    lines = []
-    for source in contents.sources:
-        path = pictures.get(source.name, {}).get(kind)
-        if path is not None:
-            lines += [f"![{source.name} {kind}]({path.relative_to(contents.out).as_posix()})", ""]
-    return lines
 
 
 def _motivation(contents: BuildContents) -> list[str]:
@@ -76,7 +68,7 @@ def _composition(contents: BuildContents, pictures: dict[str, dict[str, Path]]) 
         "",
         *breakdown_table(contents, "size", lambda s: s.size),
         "",
-        *_pictures(contents, pictures, "samples"),
+        *picture_lines(contents, pictures, "samples"),
         "**Labels.** The prompt is the label: `json.prompt.objects` names what the image should show, checked "
         "against the image by no one. No image is annotated by hand.",
         "",
@@ -148,7 +140,7 @@ def _preprocessing(contents: BuildContents, pictures: dict[str, dict[str, Path]]
         "",
         *filter_table(contents),
         "",
-        *_pictures(contents, pictures, "scores"),
+        *picture_lines(contents, pictures, "scores"),
         "**Raw data.** Rejected images are kept, with every score and the rejecting filter's reason, under "
         "`rejects/<source>/`; `aigi-scd filter OUT --preset P` re-judges them all without regenerating. Images are "
         "stored as the pipeline returned them, in lossless RGB PNG; nothing is resized, cropped or re-encoded.",

@@ -20,6 +20,17 @@ CONTACT_SHEET_SIZE = 24  # samples per contact sheet
 SHEET_COLUMNS = 6
 
 
+def picture_lines(contents: BuildContents, pictures: dict[str, dict[str, Path]], kind: str) -> list[str]:
+    """Markdown image lines, one per source that has a `kind` picture (samples, scores), for the card and the
+    datasheet alike."""
+    lines = []
+    for source in contents.sources:
+        path = pictures.get(source.name, {}).get(kind)
+        if path is not None:
+            lines += [f"![{source.name} {kind}]({path.relative_to(contents.out).as_posix()})", ""]
+    return lines
+
+
 def pictures_dir(out: Path) -> Path:
     return Path(out) / PICTURES
 
