@@ -66,3 +66,29 @@ def test_stats_mark_done_and_an_unreadable_one_is_named_never_skipped_in_silence
     assert len(warnings) == 1 and "m shard 1" in warnings[0] and "making it again" in warnings[0]
     discard_shard(tmp_path, "m", 1)
     assert not (data / "00001.stats.json").exists()
+
+
+@pytest.mark.parametrize("what", ["json", "tar"])
+def test_ctrl_c_in_the_middle_of_a_write_leaves_the_old_file_and_no_temporary(what, tmp_path, monkeypatch):
+    """Ctrl-C can land between writing the temporary file and renaming it (the CI caught one such
+    ``stats.json.tmp``); the old content must stay and no ``.tmp`` may be left for a reader to trip on."""
+    import os
+
+    target = tmp_path / ("t.stats.json" if what == "json" else "t.tar")
+    if what == "json":
+        write_json_atomic(target, {"old": True})
+    before = target.read_bytes() if target.exists() else None
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        if what == "json":
+            write_json_atomic(target, {"new": True})
+        else:
+            writer = AtomicTarWriter(target)
+            writer.write("k", {"json": b"{}"})
+            writer.commit()
+    assert not list(tmp_path.glob("*.tmp"))
+    assert (target.read_bytes() if target.exists() else None) == before

@@ -56,8 +56,12 @@ def write_benchmark(
     written = []
 
     tmp = folder / "results.parquet.tmp"
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, folder / "results.parquet")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / "results.parquet")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     written.append(folder / "results.parquet")
 
     write_bytes_atomic(folder / "summary.csv", summary.to_csv(index=False).encode("utf-8"))

@@ -78,10 +78,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:  # full, read-only, forbidden, or a folder where the file should go
+    except BaseException as exc:  # also Ctrl-C mid-write: no temporary file is left behind
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise unwritable(path, exc) from exc
+        if isinstance(exc, OSError):  # full, read-only, forbidden, or a folder where the file should go
+            raise unwritable(path, exc) from exc
+        raise
     fsync_dir(path.parent)
 
 

@@ -117,6 +117,9 @@ class AtomicTarWriter:
             os.replace(self.tmp, self.final)
         except OSError as exc:
             self._fail(exc)
+        except BaseException:  # Ctrl-C mid-commit: the temporary file goes, the final name is untouched
+            self.abort()
+            raise
         fsync_dir(self.final.parent)
         return self.final
 
