@@ -74,7 +74,19 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.root, self.every = psutil.Process(pid), every
         self.rss = self.pss = self.largest_rss = 0
+        self.by_role: dict[str, int] = {}  # peak RSS of one process of each role: main, fork server, worker, other
         self.done = threading.Event()
+
+    def role(self, process: psutil.Process) -> str:
+        if process.pid == self.root.pid:
+            return "main"
+        try:
+            if "forkserver" in " ".join(process.cmdline()):
+                parent = process.parent()
+                return "fork server" if parent is not None and parent.pid == self.root.pid else "worker"
+        except psutil.Error:
+            pass
+        return "other"
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -91,6 +103,8 @@ class TreeMemory(threading.Thread):
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
                 self.largest_rss = max(self.largest_rss, info.rss)
+                role = self.role(process)
+                self.by_role[role] = max(self.by_role.get(role, 0), info.rss)
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
             self.done.wait(self.every)
 
@@ -113,7 +127,13 @@ def run_compress(code: Path, images: Path, out: Path, args) -> dict:
     monitor.join()
     if process.returncode != 0:
         sys.exit(f"compress failed with {code}:\n{output.decode()[-3000:]}")
-    return {"seconds": seconds, "rss": monitor.rss, "pss": monitor.pss, "largest_rss": monitor.largest_rss}
+    return {
+        "seconds": seconds,
+        "rss": monitor.rss,
+        "pss": monitor.pss,
+        "largest_rss": monitor.largest_rss,
+        "by_role": monitor.by_role,
+    }
 
 
 def results(out: Path) -> pd.DataFrame:
@@ -177,6 +197,8 @@ def main() -> None:
                     f"largest process {m['largest_rss'] / GB:5.2f} GB",
                     flush=True,
                 )
+                roles = ", ".join(f"{role} {rss / GB:.2f}" for role, rss in sorted(m["by_role"].items()))
+                print(f"{'':17}peak RSS of one process, by role (GB): {roles}", flush=True)
     finally:
         if made:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)], check=False)
