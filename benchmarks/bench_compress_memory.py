@@ -11,7 +11,8 @@ with this checkout's code first on the path, then with the baseline's (by defaul
 0.1 s over the command's whole process tree (the main process, the fork server, every worker): the peak of the
 summed RSS (an upper bound: pages the workers share with their fork server count once per process), the peak
 summed PSS (shared pages split among the processes that share them: what the tree costs the machine), and the
-peak RSS of the largest single process. Printed:
+peak RSS of the largest single process, and the peak RSS of one process of each role (main, fork server,
+worker). Printed:
 seconds, seconds per image, those peaks, the large/small ratio of each, and the wall-time ratio of this code to
 the baseline. The results rows of both codes are compared too (the same images, codec and metrics must give the
 same bytes and scores).
