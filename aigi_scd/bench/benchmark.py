@@ -9,7 +9,6 @@ still match their sources (others are left out and reported: :mod:`aigi_scd.benc
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,13 +54,7 @@ def write_benchmark(
     summary = summarize(frame, metrics, set_scores)
     written = []
 
-    tmp = folder / "results.parquet.tmp"
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, folder / "results.parquet")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(folder / "results.parquet", frame.to_parquet(index=False))
     written.append(folder / "results.parquet")
 
     write_bytes_atomic(folder / "summary.csv", summary.to_csv(index=False).encode("utf-8"))
