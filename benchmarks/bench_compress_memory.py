@@ -74,7 +74,7 @@ class TreeMemory(threading.Thread):
     def __init__(self, pid: int, every: float = 0.1):
         super().__init__(daemon=True)
         self.root, self.every = psutil.Process(pid), every
-        self.rss = self.pss = self.largest_rss = 0
+        self.rss = self.pss = 0
         self.by_role: dict[str, int] = {}  # peak RSS of one process of each role: main, fork server, worker, other
         self.done = threading.Event()
 
@@ -103,7 +103,6 @@ class TreeMemory(threading.Thread):
                     continue
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
-                self.largest_rss = max(self.largest_rss, info.rss)
                 role = self.role(process)
                 self.by_role[role] = max(self.by_role.get(role, 0), info.rss)
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
@@ -132,7 +131,7 @@ def run_compress(code: Path, images: Path, out: Path, args) -> dict:
         "seconds": seconds,
         "rss": monitor.rss,
         "pss": monitor.pss,
-        "largest_rss": monitor.largest_rss,
+        "largest_rss": max(monitor.by_role.values(), default=0),
         "by_role": monitor.by_role,
     }
 

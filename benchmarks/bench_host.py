@@ -68,18 +68,26 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def best_pass(repeat: int, processes: list[psutil.Process], one_pass) -> tuple[float, float]:
+    """The best of `repeat` runs of `one_pass`: (wall seconds, CPU seconds of `processes`)."""
+    passes = []
+    for _ in range(repeat):
+        cpu0, t0 = cpu_seconds(processes), time.perf_counter()
+        one_pass()
+        passes.append((time.perf_counter() - t0, cpu_seconds(processes) - cpu0))
+    return min(passes)
+
+
 def sequential(plan: HostPlan, pixels: list[np.ndarray], repeat: int) -> tuple[float, float]:
     """The best of `repeat` passes: (wall seconds, CPU seconds)."""
     work = HostWork(plan)
     work("warm-up", pixels[0], None, None)  # models of CPU filters load on first use: not timed
-    me = psutil.Process()
-    passes = []
-    for _ in range(repeat):
-        cpu0, t0 = cpu_seconds([me]), time.perf_counter()
+
+    def one_pass() -> None:
         for i, p in enumerate(pixels):
             work(f"img{i}", p, None, None)
-        passes.append((time.perf_counter() - t0, cpu_seconds([me]) - cpu0))
-    return min(passes)
+
+    return best_pass(repeat, [psutil.Process()], one_pass)
 
 
 def pooled(plan: HostPlan, pixels: list[np.ndarray], workers: int, repeat: int) -> tuple[float, float]:
@@ -92,15 +100,13 @@ def pooled(plan: HostPlan, pixels: list[np.ndarray], workers: int, repeat: int) 
             )
         )
         procs = [psutil.Process(pid) for pid in pool._processes]  # the pool's own workers, for their CPU time
-        me = psutil.Process()
-        passes = []
-        for _ in range(repeat):
-            cpu0, t0 = cpu_seconds([me, *procs]), time.perf_counter()
+
+        def one_pass() -> None:
             futures = [pool.submit(process_image, f"img{i}", p, None, None) for i, p in enumerate(pixels)]
             for future in futures:  # in order, as the shard writer takes them
                 future.result()
-            passes.append((time.perf_counter() - t0, cpu_seconds([me, *procs]) - cpu0))
-        return min(passes)
+
+        return best_pass(repeat, [psutil.Process(), *procs], one_pass)
     finally:
         pool.shutdown()
 
