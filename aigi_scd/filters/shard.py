@@ -105,7 +105,7 @@ def filter_shard(
             for candidate, make_record in batch:
                 record = make_record(candidate)
                 if candidate.rejected_by is None and chain.steps:
-                    candidate.pixels = None  # the shard steps have their features; keep only the PNG
+                    candidate.drop_pixels()  # the shard steps have their features; keep only the PNG
                     waiting.append((candidate, record))
                 else:
                     write(candidate, record)

@@ -8,6 +8,7 @@ photographs (Kodak crops) pass with a wide margin; see ``filters/offline.yaml`` 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,23 +16,31 @@ import numpy as np
 
 from aigi_scd.filters.base import Candidate, FilterResult
 
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L" conversion
 DARK, BRIGHT = 2.0, 253.0  # luma at or beyond these is clipped to black / white
 SHARPNESS_SIDE = 512  # sharpness is measured at most at this size, so one threshold fits every resolution
 
 
-def luma(pixels: np.ndarray) -> np.ndarray:
-    """Grey levels 0-255 (float32) of HxWx3 uint8 pixels."""
-    return pixels.astype(np.float32) @ LUMA
-
-
 def _judge(filt, candidates: list[Candidate], measure) -> list[FilterResult]:
-    """Apply `measure(pixels) -> (score, reason or "")` to every candidate."""
+    """Apply `measure(candidate) -> (score, reason or "")` to every candidate (candidate.grey is computed once
+    for all the filters that look at it)."""
     results = []
     for c in candidates:
-        score, reason = measure(c.pixels)
+        score, reason = measure(c)
         results.append(FilterResult(filt.name, not reason, float(score), reason))
     return results
+
+
+def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b of two float32 arrays, accumulated in float64 without a float64 copy of either."""
+    return float(np.einsum("ij,ij->", a, b, dtype=np.float64))
+
+
+def _mean_and_variance(values: np.ndarray) -> tuple[float, float]:
+    """Exact mean and (population) variance of an integer array: integer sums, one division."""
+    n = values.size
+    total = int(values.sum(dtype=np.int64))
+    squares = int(np.einsum("i,i->", values, values, dtype=np.int64))
+    return total / n, (n * squares - total * total) / (n * n)
 
 
 @dataclass
@@ -52,7 +61,7 @@ class Decodable:
                 continue
             try:
                 with Image.open(io.BytesIO(c.png)) as im:
-                    decoded = np.asarray(im.convert("RGB"))
+                    decoded = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
             except Exception as exc:  # any decoder failure is this filter's verdict
                 results.append(FilterResult(self.name, False, None, f"PNG does not decode: {exc}"))
                 continue
@@ -80,8 +89,8 @@ class MinSize:
             raise ValueError(f"min_side must be at least 1, got {self.min_side}")
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            h, w = pixels.shape[:2]
+        def measure(c):
+            h, w = c.pixels.shape[:2]
             side = min(h, w)
             return side, (
                 f"too small: {w}×{h}, shorter side {side} < {self.min_side} px" if side < self.min_side else ""
@@ -103,8 +112,8 @@ class NotBlack:
     name: str = "not_black"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            mean = float(luma(pixels).mean())
+        def measure(c):
+            mean = float(c.grey.mean(dtype=np.float64))
             black = mean < self.max_mean
             return mean, (
                 f"all black (mean grey {mean:.1f} < {self.max_mean:g}; safety checkers blank outputs so)"
@@ -128,8 +137,8 @@ class NotBlank:
     name: str = "not_blank"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            std = float(luma(pixels).std())
+        def measure(c):
+            std = float(c.grey.std(dtype=np.float64))
             flat = std < self.min_std
             return std, (f"near-constant image (grey std {std:.2f} < {self.min_std:g})" if flat else "")
 
@@ -154,9 +163,10 @@ class Exposure:
             raise ValueError(f"max_clipped is a fraction of pixels, 0-1; got {self.max_clipped}")
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            grey = luma(pixels)
-            dark, bright = float((grey <= DARK).mean()), float((grey >= BRIGHT).mean())
+        def measure(c):
+            grey = c.grey
+            dark = np.count_nonzero(grey <= DARK) / grey.size
+            bright = np.count_nonzero(grey >= BRIGHT) / grey.size
             worst, side = (dark, "black") if dark >= bright else (bright, "white")
             over = worst > self.max_clipped
             return worst, (
@@ -184,14 +194,14 @@ class NotNoise:
             raise ValueError(f"min_correlation is a correlation, -1 to 1; got {self.min_correlation}")
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            grey = luma(pixels).astype(np.float64)
-            d = grey - grey.mean()
-            var = float((d * d).mean())
+        def measure(c):
+            d = c.grey - np.float32(c.grey.mean(dtype=np.float64))
+            var = _sum_of_products(d, d) / d.size
             if var == 0.0:
                 return 1.0, ""  # flat: not noise (not_blank is the check for that)
-            horizontal = float((d[:, 1:] * d[:, :-1]).mean()) / var
-            vertical = float((d[1:] * d[:-1]).mean()) / var
+            h, w = d.shape
+            horizontal = _sum_of_products(d[:, 1:], d[:, :-1]) / max(1, h * (w - 1)) / var
+            vertical = _sum_of_products(d[1:], d[:-1]) / max(1, (h - 1) * w) / var
             corr = min(horizontal, vertical)
             noisy = corr < self.min_correlation
             return corr, (
@@ -220,8 +230,8 @@ class Sharpness:
         from PIL import Image
         from scipy.ndimage import laplace
 
-        def measure(pixels):
-            grey = luma(pixels)
+        def measure(c):
+            grey = c.grey
             h, w = grey.shape
             if max(h, w) > SHARPNESS_SIDE:
                 scale = SHARPNESS_SIDE / max(h, w)
@@ -249,11 +259,11 @@ class Colourfulness:
     name: str = "colourfulness"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            rgb = pixels.astype(np.float64)
-            rg = rgb[..., 0] - rgb[..., 1]
-            yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
-            m = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+        def measure(c):
+            rgb = c.pixels.reshape(-1, 3).astype(np.int32)
+            rg_mean, rg_var = _mean_and_variance(rgb[:, 0] - rgb[:, 1])
+            yb2_mean, yb2_var = _mean_and_variance(rgb[:, 0] + rgb[:, 1] - 2 * rgb[:, 2])  # 2·yb, in integers
+            m = math.hypot(math.sqrt(rg_var), math.sqrt(yb2_var) / 2) + 0.3 * math.hypot(rg_mean, yb2_mean / 2)
             dull = self.min_colourfulness is not None and m < self.min_colourfulness
             return m, (f"too little colour: colourfulness {m:.1f} < {self.min_colourfulness:g}" if dull else "")
 
@@ -280,8 +290,8 @@ class Entropy:
             raise ValueError(f"min_bits is an entropy of 8-bit grey levels, 0-8; got {self.min_bits}")
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        def measure(pixels):
-            levels = np.clip(np.rint(luma(pixels)), 0, 255).astype(np.uint8)  # rounded, as pyiqa does
+        def measure(c):
+            levels = np.clip(np.rint(c.grey), 0, 255).astype(np.uint8)  # rounded, as pyiqa does
             p = np.bincount(levels.ravel(), minlength=256) / levels.size
             p = p[p > 0]
             bits = float(-(p * np.log2(p)).sum()) + 0.0  # no -0.0 for flat images
