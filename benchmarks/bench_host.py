@@ -1,15 +1,16 @@
 """The host (CPU) side of a build alone, on 1024² images: the sequential path against the worker pool.
 
     python benchmarks/bench_host.py [--images 32] [--size 1024] [--workers N] [--preset offline] [--build gpu|cpu|both]
-        [--repeat 3] [--encoders]
+        [--repeat 5] [--encoders]
 
 What one generated image costs the CPU in `aigi-scd build` (its PNG, the PNG's sha256, the per-image filters of
 the preset that run on the host and the shard steps' features: aigi_scd/build/host_work.py), done once in this
 process one image after another (what the build did before the engine, and what `--workers 0` does; torch keeps
 its default threads, as it did there) and once through the build's own worker pool (aigi_scd/weights/workers.py,
 the fork server included). Prints images/s, the pool's speed-up, and core-seconds per image (CPU time of every
-process involved over the images). Each path runs --repeat passes and the best counts: on a shared machine other
-processes' load only ever slows a pass down.
+process involved over the images). Each path runs --repeat passes, the two alternating pass by pass, and the best
+pass of each counts: on a shared machine other processes' load only ever slows a pass down, and alternating lets a
+burst of it fall on both paths rather than on one.
 
 Which filters are host work depends on the build's device (FilterChain.host_filters): a GPU build runs filters
 with models (the offline preset's PIQE) on the GPU, so its host side is the PNG, the hash and the weight-free
@@ -68,45 +69,39 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def best_pass(repeat: int, processes: list[psutil.Process], one_pass) -> tuple[float, float]:
-    """The best of `repeat` runs of `one_pass`: (wall seconds, CPU seconds of `processes`)."""
-    passes = []
-    for _ in range(repeat):
-        cpu0, t0 = cpu_seconds(processes), time.perf_counter()
-        one_pass()
-        passes.append((time.perf_counter() - t0, cpu_seconds(processes) - cpu0))
-    return min(passes)
+def timed(processes: list[psutil.Process], one_pass) -> tuple[float, float]:
+    """One run of `one_pass`: (wall seconds, CPU seconds of `processes`)."""
+    cpu0, t0 = cpu_seconds(processes), time.perf_counter()
+    one_pass()
+    return time.perf_counter() - t0, cpu_seconds(processes) - cpu0
 
 
-def sequential(plan: HostPlan, pixels: list[np.ndarray], repeat: int) -> tuple[float, float]:
-    """The best of `repeat` passes: (wall seconds, CPU seconds)."""
+def compare(plan: HostPlan, pixels: list[np.ndarray], workers: int, repeat: int) -> dict[str, tuple[float, float]]:
+    """The sequential path and the pool, `repeat` passes each, alternating pass by pass so that a burst of load
+    from elsewhere on a shared machine falls on both; the best pass of each counts (load only ever slows a pass
+    down). Returns path → (wall seconds, CPU seconds); the pool's CPU is this process's and its workers'."""
     work = HostWork(plan)
     work("warm-up", pixels[0], None, None)  # models of CPU filters load on first use: not timed
-
-    def one_pass() -> None:
-        for i, p in enumerate(pixels):
-            work(f"img{i}", p, None, None)
-
-    return best_pass(repeat, [psutil.Process()], one_pass)
-
-
-def pooled(plan: HostPlan, pixels: list[np.ndarray], workers: int, repeat: int) -> tuple[float, float]:
-    """The best of `repeat` passes through one pool: (wall seconds, CPU seconds of this process and the workers)."""
     pool = process_pool(workers, start_worker, (plan,), ("aigi_scd.build.host_work",))
     try:
-        list(
-            pool.map(
-                process_image, [f"w{i}" for i in range(workers)], pixels[:workers], [None] * workers, [None] * workers
-            )
-        )
+        warm = [f"w{i}" for i in range(workers)]
+        list(pool.map(process_image, warm, pixels[:workers], [None] * workers, [None] * workers))
         procs = [psutil.Process(pid) for pid in pool._processes]  # the pool's own workers, for their CPU time
 
-        def one_pass() -> None:
+        def sequential() -> None:
+            for i, p in enumerate(pixels):
+                work(f"img{i}", p, None, None)
+
+        def pooled() -> None:
             futures = [pool.submit(process_image, f"img{i}", p, None, None) for i, p in enumerate(pixels)]
             for future in futures:  # in order, as the shard writer takes them
                 future.result()
 
-        return best_pass(repeat, [psutil.Process(), *procs], one_pass)
+        passes: dict[str, list[tuple[float, float]]] = {"sequential": [], "pool": []}
+        for _ in range(repeat):
+            passes["sequential"].append(timed([psutil.Process()], sequential))
+            passes["pool"].append(timed([psutil.Process(), *procs], pooled))
+        return {path: min(runs) for path, runs in passes.items()}
     finally:
         pool.shutdown()
 
@@ -150,7 +145,7 @@ def main() -> None:
     parser.add_argument("--preset", default="offline", help="filter preset whose host part the workers run")
     parser.add_argument("--build", choices=["gpu", "cpu", "both"], default="both", help="the build's device")
     parser.add_argument("--encoders", action="store_true", help="also compare the PNG encoders")
-    parser.add_argument("--repeat", type=int, default=3, help="passes of each path; the best counts [3]")
+    parser.add_argument("--repeat", type=int, default=5, help="passes of each path, alternating; the best counts [5]")
     args = parser.parse_args()
 
     pixels = images(args.images, args.size)
@@ -162,8 +157,8 @@ def main() -> None:
         names = ", ".join(f.name for f in chain.filters[: plan.filters])
         features = " + shard-step features" if plan.features else ""
         print(f"\nhost side of a {build.upper()} build: PNG + sha256 + {plan.filters} filters ({names}){features}")
-        seq_wall, seq_cpu = sequential(plan, pixels, args.repeat)
-        pool_wall, pool_cpu = pooled(plan, pixels, args.workers, args.repeat)
+        best = compare(plan, pixels, args.workers, args.repeat)
+        (seq_wall, seq_cpu), (pool_wall, pool_cpu) = best["sequential"], best["pool"]
         print(f"  sequential (one process):  {n / seq_wall:6.2f} images/s  {seq_cpu / n:.3f} core-s/image")
         pool_name = f"pool of {args.workers} workers:"
         print(f"  {pool_name:<26} {n / pool_wall:6.2f} images/s  {pool_cpu / n:.3f} core-s/image")

@@ -260,9 +260,13 @@ class Colourfulness:
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
         def measure(c):
-            rgb = c.pixels.reshape(-1, 3).astype(np.int32)
-            rg_mean, rg_var = _mean_and_variance(rgb[:, 0] - rgb[:, 1])
-            yb2_mean, yb2_var = _mean_and_variance(rgb[:, 0] + rgb[:, 1] - 2 * rgb[:, 2])  # 2·yb, in integers
+            r, g, b = (c.pixels[..., i] for i in range(3))
+            rg = np.subtract(r, g, dtype=np.int16)
+            yb2 = np.add(r, g, dtype=np.int16)  # 2·yb = r + g - 2b, in integers (|2·yb| ≤ 510 fits int16)
+            yb2 -= b
+            yb2 -= b
+            rg_mean, rg_var = _mean_and_variance(rg.ravel())
+            yb2_mean, yb2_var = _mean_and_variance(yb2.ravel())
             m = math.hypot(math.sqrt(rg_var), math.sqrt(yb2_var) / 2) + 0.3 * math.hypot(rg_mean, yb2_mean / 2)
             dull = self.min_colourfulness is not None and m < self.min_colourfulness
             return m, (f"too little colour: colourfulness {m:.1f} < {self.min_colourfulness:g}" if dull else "")
