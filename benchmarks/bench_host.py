@@ -82,7 +82,7 @@ def compare(plan: HostPlan, pixels: list[np.ndarray], workers: int, repeat: int)
     down). Returns path → (wall seconds, CPU seconds); the pool's CPU is this process's and its workers'."""
     work = HostWork(plan)
     work("warm-up", pixels[0], None, None)  # models of CPU filters load on first use: not timed
-    pool = process_pool(workers, start_worker, (plan,), ("aigi_scd.build.host_work",))
+    pool = process_pool(workers, start_worker, (plan,), plan.preload())
     try:
         warm = [f"w{i}" for i in range(workers)]
         list(pool.map(process_image, warm, pixels[:workers], [None] * workers, [None] * workers))

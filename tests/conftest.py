@@ -132,3 +132,21 @@ def carded(aigi, tmp_path_factory) -> tuple[Path, str]:
         plot.unlink()
     result = run_cli("card", out)
     return out, result.output
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist's --dist loadfile, hand files out in the order pytest_collection_modifyitems gives them
+    (xdist would otherwise order them by their number of tests, which puts the long one-test files last)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Longest files first (tests/file_durations.json; unknown files count as long), each file's tests in their
+    own order: the two workers then finish together instead of one running the last long file alone."""
+    from file_durations import load
+
+    seconds = load()
+    if seconds:
+        longest = max(seconds.values())
+        items.sort(key=lambda item: -seconds.get(item.path.name, longest))

@@ -24,6 +24,9 @@ PRELOAD = [
     "aigi_scd.verify",
     "torch",
     "diffusers",
+    # diffusers imports a pipeline's module on first use (~7 s for SDXL's): the tiny cards' own, up front
+    "diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl",
+    "diffusers.pipelines.pixart_alpha.pipeline_pixart_sigma",
     "transformers",
     "pyiqa",
     "datasets",

@@ -51,7 +51,6 @@ from aigi_scd.prompts.tokens import TokenReport
 from aigi_scd.weights.ranks import Ranks, wait_until
 from aigi_scd.weights.workers import process_pool
 
-HOST_PRELOAD = ("aigi_scd.build.host_work",)
 POLL = 0.5  # seconds between checks that the other side of a queue is still alive
 
 
@@ -260,7 +259,7 @@ class Engine:
         """Generate and write every slot of `mine` (in plan order), loading each model once with `load`."""
         plan = HostPlan.for_chain(self.chain, self.device)
         inline = HostWork(plan) if self.workers == 0 else None
-        pool = process_pool(self.workers, start_worker, (plan,), HOST_PRELOAD) if self.workers > 0 else None
+        pool = process_pool(self.workers, start_worker, (plan,), plan.preload()) if self.workers > 0 else None
         sync = ChainSync(self.out, self.chain, self.slots, {s.position for s in self.mine}, self._say)
         # Chunks waiting for the writer: enough to keep every worker busy while one shard's end is written.
         depth = max(2, 2 * max(1, self.workers) // max(1, self.batch_size or 4) + 1)

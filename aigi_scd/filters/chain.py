@@ -133,6 +133,13 @@ class FilterChain:
             for step in self.steps:
                 step.features(alive)
 
+    def imports(self) -> tuple[str, ...]:
+        """The modules the chain's steps import when they are made (a step's ``imports``), in order, once."""
+        found: dict[str, None] = {}
+        for step in self.all:
+            found.update(dict.fromkeys(getattr(step, "imports", ())))
+        return tuple(found)
+
     def host_filters(self, device: str) -> int:
         """How many leading per-image filters may run in CPU worker processes, one image at a time: the
         weight-free ones always; those with models (``prepare``) only when the build's device is the CPU (on an

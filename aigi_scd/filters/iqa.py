@@ -86,6 +86,9 @@ class IqaFilter:
     """A pyiqa no-reference metric; rejects images on the wrong side of `threshold` (null: score only)."""
 
     kind: ClassVar[str] = "iqa"
+    # Modules that making one imports (its metric's score range comes from pyiqa's registry): a pool of
+    # host workers imports them once, in its fork server, instead of once per worker and per pool.
+    imports: ClassVar[tuple[str, ...]] = ("pyiqa",)
     metric: str
     threshold: float | None = None
     name: str = ""
