@@ -171,3 +171,41 @@ def test_colourfulness_is_recorded_and_can_reject_greyscale():
     assert recorded[0].score == 0.0 and recorded[1].score > 15  # Hasler & Süsstrunk: greyscale is 0
     strict = Colourfulness(min_colourfulness=5.0)(images)
     assert [r.passed for r in strict] == [False, True] and "too little colour" in strict[0].reason
+
+
+def test_the_fast_scores_equal_their_textbook_formulas_in_float64():
+    """Colourfulness (integer sums), the noise autocorrelation (float32 with float64 sums) and the grey-level
+    scores (grey levels computed once per image) equal the plain float64 formulas, on photographs and on the
+    extremes that would overflow narrow integers (r = g = 255, b = 0 gives 2·yb = 510)."""
+    from aigi_scd.filters import Colourfulness, NotBlack, NotBlank, NotNoise
+
+    extremes = np.zeros((40, 60, 3), np.uint8)
+    extremes[:20, :, :2] = 255  # yellow: 2·yb = +510
+    extremes[20:, :, 2] = 255  # blue: 2·yb = -510
+    extremes[::2, ::3, 0] = 255  # and some red: r - g = +255
+    noise = np.random.default_rng(7).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    for name, pixels in [("kodak", kodak(3)), ("extremes", extremes), ("noise", noise)]:
+        rgb = pixels.astype(np.float64)
+        rg, yb = rgb[..., 0] - rgb[..., 1], 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+        expected_colour = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+        grey = rgb @ np.array([0.299, 0.587, 0.114])
+        d = grey - grey.mean()
+        expected_noise = min((d[:, 1:] * d[:, :-1]).mean(), (d[1:] * d[:-1]).mean()) / (d * d).mean()
+        c = candidate(pixels, name)
+        assert Colourfulness()([c])[0].score == pytest.approx(expected_colour, rel=1e-12), name
+        assert NotNoise()([c])[0].score == pytest.approx(expected_noise, rel=1e-5), name
+        assert NotBlack()([c])[0].score == pytest.approx(grey.mean(), rel=1e-6), name
+        assert NotBlank()([c])[0].score == pytest.approx(grey.std(), rel=1e-5), name
+
+
+def test_a_chain_names_the_modules_its_worker_pool_imports_once():
+    """The build's host pool preloads what making the chain imports (pyiqa for an IQA filter) in its fork
+    server, so workers do not each import it; a chain without one asks for nothing more."""
+    from aigi_scd.build.host_work import HostPlan
+    from aigi_scd.filters.chain import FilterChain
+    from aigi_scd.filters.technical import Decodable as DecodableStep
+
+    offline = load_filter_preset("offline")  # ends with PIQE, a pyiqa metric
+    assert HostPlan.for_chain(offline, "cuda").preload() == ("aigi_scd.build.host_work", "pyiqa")
+    plain = FilterChain.from_steps("plain", [DecodableStep()], "", None)
+    assert HostPlan.for_chain(plain, "cpu").preload() == ("aigi_scd.build.host_work",)
