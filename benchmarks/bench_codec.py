@@ -64,7 +64,7 @@ def old_fit_thumbnail(
 ):
     """Every scale bisected over quality 0..100 at `search_speed`; the best `finalists` stepped one quality at a
     time at `speed` (as aigi_scd.codec.ratecontrol.fit_thumbnail did before issue 15)."""
-    from aigi_scd.codec.av1 import decode_avif, encode_avif, psnr, resize
+    from aigi_scd.codec.formats.av1 import decode_avif, encode_avif, psnr, resize
     from aigi_scd.codec.ratecontrol import ThumbnailChoice, highest_fitting_quality, thumbnail_sizes
 
     original = np.asarray(image)
@@ -136,7 +136,7 @@ class OldSearch:
         )
 
     def smallest_cost(self) -> int:
-        from aigi_scd.codec.av1 import encode_avif, resize
+        from aigi_scd.codec.formats.av1 import encode_avif, resize
         from aigi_scd.codec.ratecontrol import thumbnail_sizes
 
         size = thumbnail_sizes(*self.image.size, self.scales)[-1]
@@ -146,9 +146,9 @@ class OldSearch:
 def old_search_codec(name: str):
     """The registry codec `name` (misc-offline or thumb-avif) with old-search as its rate control."""
     from aigi_scd.codec import get_codec
-    from aigi_scd.codec.misc import MiscCodec
-    from aigi_scd.codec.pixel import section_cost
-    from aigi_scd.codec.thumb import SIZE_BOX_BYTES, ThumbAvifCodec
+    from aigi_scd.codec.formats.thumb import SIZE_BOX_BYTES, ThumbAvifCodec
+    from aigi_scd.codec.misc.codec import MiscCodec
+    from aigi_scd.codec.misc.pixel import section_cost
 
     codec = get_codec(name)
     fields = {f.name: getattr(codec, f.name) for f in dataclasses.fields(codec)}
@@ -198,7 +198,7 @@ def run_one(args: tuple[str, str, float, int]) -> dict:
 
     torch.set_num_threads(1)
     from aigi_scd.codec import TargetUnreachableError, decode_file, get_codec
-    from aigi_scd.codec.av1 import psnr
+    from aigi_scd.codec.formats.av1 import psnr
 
     path, name, target, index = args
     image = Image.open(path).convert("RGB")
@@ -354,7 +354,7 @@ def report_speed(rows: list[dict], paths: list[Path]) -> None:
     began = time.perf_counter()
     semantics = codec.semantic.describe(image)
     timings["semantic vlm (tiny Qwen2.5-VL)"] = time.perf_counter() - began
-    from aigi_scd.codec.semantics import SemanticObject, Semantics
+    from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 
     named = Semantics(semantics.description, [SemanticObject("door"), SemanticObject("wall")])
     began = time.perf_counter()
@@ -374,8 +374,8 @@ def report_side_layers() -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from test_codec_layers import DESCRIPTIONS, realistic_maps, semantics_of
 
-    from aigi_scd.codec.mapcode import encode_maps
-    from aigi_scd.codec.textcode import encode_text
+    from aigi_scd.codec.misc.mapcode import encode_maps
+    from aigi_scd.codec.misc.textcode import encode_text
 
     texts = [semantics_of(r).serialize() for r in DESCRIPTIONS]
     bits = sum(8 * len(encode_text(t)) for t in texts)

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO
 
 from aigi_scd.codec import BitstreamError
-from aigi_scd.codec.bitstream import MAGIC, SECTIONS, VERSION, MiscFile, Reader, checksum, parse, write_varint
+from aigi_scd.codec.misc.bitstream import MAGIC, SECTIONS, VERSION, MiscFile, Reader, checksum, parse, write_varint
 
 SPEC = (REPO / "docs" / "bitstream.md").read_text()
 
@@ -85,6 +85,6 @@ def test_spec_worked_example_is_what_the_code_writes():
 
 
 def test_spec_states_the_avif_container_size():
-    from aigi_scd.codec.av1 import CONTAINER_BYTES
+    from aigi_scd.codec.formats.av1 import CONTAINER_BYTES
 
     assert f"{CONTAINER_BYTES} bytes the file" in SPEC

@@ -11,12 +11,12 @@ import yaml
 from PIL import Image
 
 from aigi_scd.codec import TargetUnreachableError, get_codec, load_codec_preset
-from aigi_scd.codec.bitstream import MiscFile, parse
-from aigi_scd.codec.diffusion_decoder import soft_mask
 from aigi_scd.codec.image import budget_bytes
-from aigi_scd.codec.prompt_fit import fit_text, token_count
-from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.textcode import decode_text
+from aigi_scd.codec.misc.bitstream import MiscFile, parse
+from aigi_scd.codec.misc.diffusion_decoder import soft_mask
+from aigi_scd.codec.misc.prompt_fit import fit_text, token_count
+from aigi_scd.codec.misc.semantics import Semantics
+from aigi_scd.codec.misc.textcode import decode_text
 from aigi_scd.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

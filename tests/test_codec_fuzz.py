@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from aigi_scd.codec import BitstreamError, decode_file, get_codec
-from aigi_scd.codec.bitstream import checksum, is_misc_file
+from aigi_scd.codec.misc.bitstream import checksum, is_misc_file
 
 
 @functools.cache

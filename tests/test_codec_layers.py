@@ -10,10 +10,10 @@ from conftest import REPO, kodak_dir
 from PIL import Image
 
 from aigi_scd.codec import BitstreamError
-from aigi_scd.codec.av1 import CONTAINER_BYTES, encode_avif, join_avif, split_avif
-from aigi_scd.codec.mapcode import box_to_grid, decode_maps, encode_maps, mask_to_grid
-from aigi_scd.codec.semantics import SemanticObject, Semantics
-from aigi_scd.codec.textcode import decode_text, encode_text
+from aigi_scd.codec.formats.av1 import CONTAINER_BYTES, encode_avif, join_avif, split_avif
+from aigi_scd.codec.misc.mapcode import box_to_grid, decode_maps, encode_maps, mask_to_grid
+from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
+from aigi_scd.codec.misc.textcode import decode_text, encode_text
 
 DESCRIPTIONS = [json.loads(line) for line in (REPO / "tests" / "data" / "descriptions.jsonl").read_text().splitlines()]
 
@@ -82,7 +82,7 @@ def test_maps_round_trip_any_content(grid):
 
 
 def test_maps_with_impossible_rectangles_are_refused():
-    from aigi_scd.codec.arith import BitEncoder, quantize
+    from aigi_scd.codec.misc.arith import BitEncoder, quantize
 
     encoder = BitEncoder()
     encoder.encode(0, quantize(0.35))  # kind: rectangle

@@ -9,7 +9,7 @@ from conftest import run_subprocess
 from PIL import Image
 
 from aigi_scd.codec import decode_file, get_codec
-from aigi_scd.codec.bitstream import parse
+from aigi_scd.codec.misc.bitstream import parse
 
 NO_HUB = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "0", "HF_HUB_ETAG_TIMEOUT": "2"}
 
@@ -55,9 +55,9 @@ def test_clipseg_maps_and_region_passes(photo, tmp_path):
 
 
 def test_text_only_file_is_painted_by_the_diffusion_decoder(tmp_path):
-    from aigi_scd.codec.bitstream import MiscFile
-    from aigi_scd.codec.misc import DecoderSettings
-    from aigi_scd.codec.textcode import encode_text
+    from aigi_scd.codec.misc.bitstream import MiscFile
+    from aigi_scd.codec.misc.codec import DecoderSettings
+    from aigi_scd.codec.misc.textcode import encode_text
 
     data = MiscFile(
         3, 80, 48, {"semantic": encode_text("a red boat"), "decoder": DecoderSettings(1, 2).to_bytes()}
@@ -81,7 +81,7 @@ def test_misc_without_weights_fails_with_one_line(tmp_path):
 
 def test_object_names_longer_than_the_text_encoder_are_truncated(photo):
     """A VLM can return a 'name' of garbage far beyond CLIPSeg's 77 tokens; the map is still made."""
-    from aigi_scd.codec.semantics import SemanticObject, Semantics
+    from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 
     regions = get_codec("misc-tiny").regions
     maps = regions.maps(photo, Semantics("x", [SemanticObject("stripe" * 100), SemanticObject("door")]))
@@ -90,8 +90,8 @@ def test_object_names_longer_than_the_text_encoder_are_truncated(photo):
 
 def test_the_tiny_vlm_reads_the_prompt_qwen25_vl_reads(photo):
     """The tiny model carries Qwen2.5-VL's published chat template: the prompt rendered for it is the real one."""
-    from aigi_scd.codec.tiny_models import QWEN25_VL_CHAT_TEMPLATE
-    from aigi_scd.codec.vlm import INSTRUCTION
+    from aigi_scd.codec.misc.tiny_models import QWEN25_VL_CHAT_TEMPLATE
+    from aigi_scd.codec.misc.vlm import INSTRUCTION
 
     processor, _, _ = get_codec("misc-tiny").semantic.loaded()
     assert processor.chat_template == QWEN25_VL_CHAT_TEMPLATE
@@ -108,8 +108,8 @@ def test_the_tiny_vlm_reads_the_prompt_qwen25_vl_reads(photo):
 
 
 def test_the_vlm_sees_at_most_max_pixels():
+    from aigi_scd.codec.misc.vlm import VlmSemantics, cap_pixels
     from aigi_scd.codec.presets import SemanticConfig
-    from aigi_scd.codec.vlm import VlmSemantics, cap_pixels
 
     big = Image.new("RGB", (4000, 3000), (80, 90, 100))
     capped = cap_pixels(big, 1280 * 28 * 28)

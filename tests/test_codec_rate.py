@@ -46,7 +46,7 @@ def test_baselines_hit_the_target_or_report_it_unreachable(name):
 
 
 def av1_bytes_of_misc(data: bytes) -> int:
-    from aigi_scd.codec.bitstream import Reader, parse
+    from aigi_scd.codec.misc.bitstream import Reader, parse
 
     reader = Reader(parse(data).sections["pixel"])
     reader.take(5, "format and av1C")
@@ -56,7 +56,7 @@ def av1_bytes_of_misc(data: bytes) -> int:
 
 def test_misc_offline_spends_container_bytes_on_pixels():
     """Same image, same target: misc-offline's AV1 data gets the bytes thumb-avif spends on boxes."""
-    from aigi_scd.codec.av1 import split_avif
+    from aigi_scd.codec.formats.av1 import split_avif
 
     image = kodak((2,))[0]
     misc = get_codec("misc-offline").encode(image, 0.02)
@@ -76,7 +76,7 @@ def test_decoding_twice_gives_identical_pixels():
 
 def test_av1_levels_are_the_installed_encoders_distinct_files():
     """AV1_LEVELS lists the first libavif quality of each run of qualities that give the same file."""
-    from aigi_scd.codec.av1 import encode_avif
+    from aigi_scd.codec.formats.av1 import encode_avif
     from aigi_scd.codec.ratecontrol import AV1_LEVELS
 
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
@@ -107,7 +107,7 @@ def test_interpolation_search_agrees_with_a_scan():
 
 def test_the_search_reuses_its_encodes_for_a_larger_budget():
     """A MISC encode that shortens its text asks the same search again with more bytes: no encode is repeated."""
-    from aigi_scd.codec.pixel import PixelOptions, search
+    from aigi_scd.codec.misc.pixel import PixelOptions, search
 
     image = kodak((3,))[0]
     budget = int(0.02 * 768 * 512 / 8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aigi_scd.codec.vlm_answer import parse_answer
+from aigi_scd.codec.misc.vlm_answer import parse_answer
 
 GOOD = {
     "description": "A white lighthouse on a grassy headland above a rocky shore under a clear blue sky.",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from aigi_scd.bench.semantic_fidelity import OBJECT_MATCH, file_scores, score_pairs
-from aigi_scd.codec.bitstream import MiscFile
-from aigi_scd.codec.semantics import SemanticObject, Semantics
-from aigi_scd.codec.textcode import encode_text
+from aigi_scd.codec.misc.bitstream import MiscFile
+from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
+from aigi_scd.codec.misc.textcode import encode_text
 
 PROMPT = {"text": "a dog and a red car on a wet street at night", "objects": [{"name": "dog"}, {"name": "car"}]}
 

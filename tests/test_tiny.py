@@ -46,7 +46,7 @@ def test_tiny_cards_load_through_the_product_loader():
 
 def test_tokenizer_learning_is_deterministic():
     """Two machines building the tiny pipelines get the same tokenizers, hence the same images."""
-    from aigi_scd.codec.tiny_models import _qwen_tokenizer
+    from aigi_scd.codec.misc.tiny_models import _qwen_tokenizer
     from aigi_scd.weights.offline_tokenizers import train_clip_tokenizer, train_t5_tokenizer
 
     for learn in (train_clip_tokenizer, train_t5_tokenizer, _qwen_tokenizer):

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from aigi_scd.codec.misc import carried_semantics
-from aigi_scd.codec.semantics import Semantics
+from aigi_scd.codec.misc.codec import carried_semantics
+from aigi_scd.codec.misc.semantics import Semantics
 
 OBJECT_MATCH = 0.7
 RECALL = "semantic_object_recall"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from aigi_scd.codec.av1 import decode_avif, encode_avif, psnr, resize
+from aigi_scd.codec.formats.av1 import decode_avif, encode_avif, psnr, resize
 
 
 def highest_fitting_quality(size_at: Callable[[int], int], budget: int, lowest: int, highest: int) -> int | None:

@@ -8,11 +8,11 @@ from typing import Any
 from PIL import Image
 
 from aigi_scd.codec.base import Codec
-from aigi_scd.codec.baselines import AvifCodec, JpegCodec, WebpCodec
-from aigi_scd.codec.bitstream import is_misc_file, parse
 from aigi_scd.codec.errors import BitstreamError
+from aigi_scd.codec.formats.baselines import AvifCodec, JpegCodec, WebpCodec
+from aigi_scd.codec.formats.thumb import ThumbAvifCodec, read_size_box
+from aigi_scd.codec.misc.bitstream import is_misc_file, parse
 from aigi_scd.codec.presets import CodecPreset, check_ranges, load_codec_preset, preset_listing
-from aigi_scd.codec.thumb import ThumbAvifCodec, read_size_box
 from aigi_scd.config import from_mapping
 from aigi_scd.errors import ConfigError
 
@@ -39,7 +39,7 @@ def build_codec(preset: CodecPreset) -> Codec:
     """The codec a preset describes (models load lazily, on first encode or decode)."""
     if preset.kind in _BASELINES:
         return _with_options(_BASELINES[preset.kind], preset)
-    from aigi_scd.codec.misc_factory import build_misc
+    from aigi_scd.codec.misc.factory import build_misc
 
     return build_misc(preset)
 

@@ -5,7 +5,7 @@ A ``repo`` of the form ``tiny:<builder>`` (in a model card or a codec preset) na
 (same classes as the real repo) with seeded random weights and offline-trained tokenizers, and saves
 it into the cache; from then on it is an ordinary local folder that ``from_pretrained`` loads exactly
 as it loads a hub repo. The builders live beside the stage that uses them (diffusers pipelines in
-:mod:`aigi_scd.pipelines.tiny_builders`, the codec's models in :mod:`aigi_scd.codec.tiny_models`) and
+:mod:`aigi_scd.pipelines.tiny_builders`, the codec's models in :mod:`aigi_scd.codec.misc.tiny_models`) and
 are named here as strings, imported only when asked for, so this module depends on neither stage.
 """
 
@@ -41,8 +41,8 @@ TINY_BUILDERS: dict[str, str] = {
     "sd3": "aigi_scd.pipelines.tiny_builders:build_sd3",
     "flux-schnell": "aigi_scd.pipelines.tiny_builders:build_flux_schnell",
     "kandinsky3": "aigi_scd.pipelines.tiny_builders:build_kandinsky3",
-    "qwen2.5-vl": "aigi_scd.codec.tiny_models:build_qwen25_vl",
-    "clipseg": "aigi_scd.codec.tiny_models:build_clipseg",
+    "qwen2.5-vl": "aigi_scd.codec.misc.tiny_models:build_qwen25_vl",
+    "clipseg": "aigi_scd.codec.misc.tiny_models:build_clipseg",
 }
 COMPLETE_MARKER = ".aigi-scd-complete"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aigi_scd.codec.decoders import ResizeDecoder
-from aigi_scd.codec.describe import NoSemantics, PromptSemantics
-from aigi_scd.codec.misc import MiscCodec
-from aigi_scd.codec.pixel import PixelOptions
+from aigi_scd.codec.misc.codec import MiscCodec
+from aigi_scd.codec.misc.decoders import ResizeDecoder
+from aigi_scd.codec.misc.describe import NoSemantics, PromptSemantics
+from aigi_scd.codec.misc.pixel import PixelOptions
+from aigi_scd.codec.misc.regions import BoxRegions, NoRegions
 from aigi_scd.codec.presets import CodecPreset, DecoderConfig, MapsConfig, PixelConfig, SemanticConfig
-from aigi_scd.codec.regions import BoxRegions, NoRegions
 from aigi_scd.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def build_misc(preset: CodecPreset) -> MiscCodec:
     elif semantic_cfg.backend == "prompt":
         semantic = PromptSemantics()
     else:
-        from aigi_scd.codec.vlm import VlmSemantics
+        from aigi_scd.codec.misc.vlm import VlmSemantics
 
         semantic = VlmSemantics(_need_model(preset, "semantic", semantic_cfg.model), semantic_cfg)
 
@@ -37,14 +37,14 @@ def build_misc(preset: CodecPreset) -> MiscCodec:
     elif maps_cfg.backend == "boxes":
         regions = BoxRegions(maps_cfg.grid)
     else:
-        from aigi_scd.codec.clipseg import ClipSegRegions
+        from aigi_scd.codec.misc.clipseg import ClipSegRegions
 
         regions = ClipSegRegions(_need_model(preset, "maps", maps_cfg.model), maps_cfg)
 
     if decoder_cfg.backend == "resize":
         decoder = ResizeDecoder()
     else:
-        from aigi_scd.codec.diffusion_decoder import DiffusionDecoder
+        from aigi_scd.codec.misc.diffusion_decoder import DiffusionDecoder
 
         decoder = DiffusionDecoder(_need_model(preset, "decoder", decoder_cfg.model), decoder_cfg)
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from aigi_scd.codec.av1 import Av1Image, decode_avif, join_avif, split_avif
-from aigi_scd.codec.bitstream import Reader, write_varint
 from aigi_scd.codec.errors import BitstreamError
+from aigi_scd.codec.formats.av1 import Av1Image, decode_avif, join_avif, split_avif
 from aigi_scd.codec.image import MAX_SIDE
+from aigi_scd.codec.misc.bitstream import Reader, write_varint
 from aigi_scd.codec.ratecontrol import ThumbnailSearch
 
 FORMAT_AV1 = 1

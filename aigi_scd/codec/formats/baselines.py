@@ -9,9 +9,9 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.av1 import decode_avif, encode_avif
 from aigi_scd.codec.base import CodecBase, Encoded
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
+from aigi_scd.codec.formats.av1 import decode_avif, encode_avif
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.ratecontrol import highest_fitting_quality
 

@@ -1,7 +1,7 @@
 """Decoders: rebuild the image from what the file holds.
 
 ``resize``: the pixel layer upscaled with Lanczos (no weights); ``diffusion``: a diffusers pipeline
-guided by the description and refined region by region (aigi_scd.codec.diffusion_decoder).
+guided by the description and refined region by region (aigi_scd.codec.misc.diffusion_decoder).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from aigi_scd.codec.av1 import resize
+from aigi_scd.codec.formats.av1 import resize
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Map-layer backends: where each salient object is, as a coarse grid.
 
 ``none``: no maps; ``boxes``: the boxes the VLM returned with its objects; ``clipseg``: a text-prompted
-segmentation model from transformers (aigi_scd.codec.clipseg).
+segmentation model from transformers (aigi_scd.codec.misc.clipseg).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from aigi_scd.codec.mapcode import box_to_grid
-from aigi_scd.codec.semantics import Semantics
+from aigi_scd.codec.misc.mapcode import box_to_grid
+from aigi_scd.codec.misc.semantics import Semantics
 
 
 @dataclass

@@ -9,7 +9,7 @@ The steps follow the paper's decoder (docs/misc-decoder.md maps each one and say
 3. one img2img pass over the whole image guided by the overall description;
 4. the low frequencies of the pixel layer are put back (DiffBIR's colour fix), and the result is resized.
 
-Prompts are fitted to the text encoders' token limit (aigi_scd.codec.prompt_fit). Every pass uses a CPU
+Prompts are fitted to the text encoders' token limit (aigi_scd.codec.misc.prompt_fit). Every pass uses a CPU
 generator seeded from the seed stored in the file, so a file decodes to the same pixels on the same machine.
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from aigi_scd.codec.av1 import resize
-from aigi_scd.codec.misc import DecoderSettings
-from aigi_scd.codec.prompt_fit import PromptFit, fit_semantics, region_prompt
-from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.vlm import ALTERNATIVE
+from aigi_scd.codec.formats.av1 import resize
+from aigi_scd.codec.misc.codec import DecoderSettings
+from aigi_scd.codec.misc.prompt_fit import PromptFit, fit_semantics, region_prompt
+from aigi_scd.codec.misc.semantics import Semantics
+from aigi_scd.codec.misc.vlm import ALTERNATIVE
 
 MAX_WORK_SIDE = 1024
 DECODER_ALTERNATIVE = ALTERNATIVE.replace("semantic.model", "decoder.model")

@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.vlm_answer import parse_answer
+from aigi_scd.codec.misc.semantics import Semantics
+from aigi_scd.codec.misc.vlm_answer import parse_answer
 from aigi_scd.weights.loading import LazyTransformersModel
 
 # MISC's instruction to GPT-4V (three salient objects, each a name of at most three words and a detail of at

@@ -14,7 +14,7 @@ from typing import Any
 
 from json_repair import repair_json
 
-from aigi_scd.codec.semantics import SemanticObject, Semantics
+from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 
 _DESCRIPTION_KEYS = ("description", "caption", "overall_description", "overall", "summary", "scene")
 _OBJECT_LIST_KEYS = ("objects", "salient_objects", "items", "entities")

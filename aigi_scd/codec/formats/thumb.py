@@ -13,11 +13,11 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.av1 import decode_avif, resize
 from aigi_scd.codec.base import CodecBase, Encoded
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
+from aigi_scd.codec.formats.av1 import decode_avif, resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
-from aigi_scd.codec.pixel import DEFAULT_SCALES
+from aigi_scd.codec.misc.pixel import DEFAULT_SCALES
 from aigi_scd.codec.ratecontrol import ThumbnailSearch
 
 SIZE_BOX = b"oisz"
@@ -55,7 +55,7 @@ class ThumbAvifCodec(CodecBase):
         image = to_rgb8(image)
         width, height = image.size  # to_rgb8 refuses sides above MAX_SIDE (65535), so the size box holds them
         if target_bpp is None:
-            from aigi_scd.codec.av1 import encode_avif
+            from aigi_scd.codec.formats.av1 import encode_avif
 
             size = (max(1, round(width / self.default_scale)), max(1, round(height / self.default_scale)))
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aigi_scd.codec.arith import PROB_ONE, BitDecoder, BitEncoder, quantize
 from aigi_scd.codec.errors import BitstreamError
+from aigi_scd.codec.misc.arith import PROB_ONE, BitDecoder, BitEncoder, quantize
 
 RECT, BITMAP, EMPTY = 0, 1, 2
 MAX_GRID = 32

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from aigi_scd.codec.mapcode import mask_to_grid
-from aigi_scd.codec.semantics import Semantics
-from aigi_scd.codec.vlm import ALTERNATIVE
+from aigi_scd.codec.misc.mapcode import mask_to_grid
+from aigi_scd.codec.misc.semantics import Semantics
+from aigi_scd.codec.misc.vlm import ALTERNATIVE
 from aigi_scd.weights.loading import LazyTransformersModel
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aigi_scd.codec.semantics import SemanticObject, Semantics
+from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Encoding spends the budget in order of what each layer buys per byte: the semantic text and the
 region maps are small and go in first; the pixel layer takes every remaining byte (rate control in
-aigi_scd.codec.pixel). A file carries only what its decoder reads (the resize decoder reads pixels
+aigi_scd.codec.misc.pixel). A file carries only what its decoder reads (the resize decoder reads pixels
 alone), and text is first fitted to the decoder's text encoders. When even the smallest pixel layer
 does not fit, the semantic layer is shortened step by step (object details, then objects, then the
 description); a decoder that paints from text alone takes the longest text that fits by itself. Only
@@ -16,14 +16,14 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec import pixel as pixel_layer
 from aigi_scd.codec.base import CodecBase, Encoded
-from aigi_scd.codec.bitstream import MiscFile, Reader, parse, write_varint
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
-from aigi_scd.codec.mapcode import decode_maps, encode_maps
-from aigi_scd.codec.semantics import SemanticObject, Semantics
-from aigi_scd.codec.textcode import decode_text, encode_text
+from aigi_scd.codec.misc import pixel as pixel_layer
+from aigi_scd.codec.misc.bitstream import MiscFile, Reader, parse, write_varint
+from aigi_scd.codec.misc.mapcode import decode_maps, encode_maps
+from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
+from aigi_scd.codec.misc.textcode import decode_text, encode_text
 
 
 def shortened(semantics: Semantics):
@@ -62,9 +62,9 @@ class DecoderSettings:
 class MiscCodec(CodecBase):
     name: str
     codec_id: int
-    semantic: Any  # aigi_scd.codec.describe backend: describe(image, prompt=...) -> Semantics
-    regions: Any  # aigi_scd.codec.regions backend: maps(image, semantics) -> list[array] | None
-    decoder: Any  # aigi_scd.codec.decoders backend
+    semantic: Any  # aigi_scd.codec.misc.describe backend: describe(image, prompt=...) -> Semantics
+    regions: Any  # aigi_scd.codec.misc.regions backend: maps(image, semantics) -> list[array] | None
+    decoder: Any  # aigi_scd.codec.misc.decoders backend
     pixel: pixel_layer.PixelOptions = field(default_factory=pixel_layer.PixelOptions)
     default_bpp: float = 0.03
     grid: int = 8
@@ -156,7 +156,7 @@ class MiscCodec(CodecBase):
 
 def carried_semantics(data: bytes) -> Semantics | None:
     """The semantic layer a file carries: None when it is not a MISC file, empty when it carries none."""
-    from aigi_scd.codec.bitstream import is_misc_file
+    from aigi_scd.codec.misc.bitstream import is_misc_file
 
     if not is_misc_file(data):
         return None

@@ -1,7 +1,7 @@
 """Semantic-layer backends: where the description and the salient objects come from.
 
 ``prompt``: the generation prompt stored with an AI-generated sample (an oracle, reported apart);
-``none``: no semantic layer; ``vlm``: a local vision-language model (aigi_scd.codec.vlm).
+``none``: no semantic layer; ``vlm``: a local vision-language model (aigi_scd.codec.misc.vlm).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.semantics import Semantics, from_prompt
+from aigi_scd.codec.misc.semantics import Semantics, from_prompt
 
 
 @dataclass
