@@ -35,8 +35,9 @@ def _write_failure(exc: BaseException) -> AigiScdError | None:
 class _Group(click.Group):
     """Turns AigiScdError (and a full or read-only disk) into a one-line message and exit code 1, any other
     exception into one line saying it is a bug, and Ctrl-C into a line with the command that resumes; with
-    ``-v`` the traceback is printed too. Lists each command with the whole first sentence of its help (click
-    cuts it to the terminal width with "...")."""
+    ``-v`` the traceback is printed too. Drops what dependencies print while they are imported (``-v`` keeps it).
+    Lists each command with the whole first sentence of its help (click cuts it to the terminal width with "...").
+    """
 
     group_class = type  # subgroups (`list`) behave the same
 
@@ -46,7 +47,11 @@ class _Group(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context):
-        verbose = bool(ctx.params.get("verbose"))
+        verbose = bool(ctx.find_root().params.get("verbose"))
+        if ctx.parent is None:
+            from aigi_scd.weights.quiet_imports import install
+
+            install(quiet=not verbose)  # what dependencies print when imported is not this command's output
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):

@@ -51,6 +51,8 @@ def _end_with_parent() -> None:
 
 
 def _start(initializer: Callable[..., Any] | None, *initargs: Any) -> None:
+    import aigi_scd.weights.quiet_start  # noqa: F401  (spawned workers: no fork server imported it)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent()
     if initializer is not None:
@@ -64,10 +66,11 @@ def process_pool(
     preload: tuple[str, ...] = (),
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes (fork server where the platform has one, which imports the modules named
-    in `preload` once, when it starts: what every worker needs)."""
+    in `preload` once, when it starts: what every worker needs). What those imports print is dropped
+    (:mod:`aigi_scd.weights.quiet_start` comes first)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(preload))
+        context.set_forkserver_preload(["aigi_scd.weights.quiet_start", *preload])
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))
