@@ -42,7 +42,7 @@ def test_encode_help_shows_each_presets_default_target_and_levels():
 
 def test_compress_help_says_bpp_is_a_list_and_what_downloads():
     text = re.sub(r"\s+", " ", help_of("compress"))
-    assert "--bpp TEXT Target bits per pixel, a comma-separated list" in text
+    assert "--bpp BPP[,BPP...] Target bits per pixel, a comma-separated list" in text
     needs_weights = [m for m in PRESETS["full"] if m not in PRESETS["offline"]]
     assert f"of which {', '.join(needs_weights[:-1])} and {needs_weights[-1]} download weights" in text
     assert "misc downloads its models" in text and "--metrics offline" in text

@@ -114,6 +114,7 @@ class ImportReport:
     lossy: int = 0  # kept samples whose original is in a lossy format
     bad_rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    source_kept: int = 0  # kept samples of the source after this run, earlier runs' included (0: no config)
 
 
 def default_import_preset(out: Path, source: str) -> str:
@@ -390,5 +391,6 @@ def import_images(
             report.duplicates += len(stats["duplicates"])
             report.lossy += stats["lossy"]
     write_dataset_card(out)
+    report.source_kept = sum(int(s.get("kept") or 0) for s in finished_shards(out, config.source).values())
     report.seconds = time.perf_counter() - began
     return report

@@ -136,6 +136,47 @@ class BatchSizeType(click.ParamType):
 BATCH_SIZE = BatchSizeType()
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses nan and infinities (which a plain range lets through): a number out of
+    range is a command-line error, exit code 2, whatever it is. `what` names the number in the message."""
+
+    def __init__(self, *args: Any, what: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number{self.what}", param, ctx)
+        return number
+
+
+BPP = FiniteFloatRange(min=0, min_open=True, what=" of bits per pixel (such as 0.03)")  # encode --bpp
+COSINE = FiniteFloatRange(min=0, max=1, min_open=True, what=" (a cosine similarity such as 0.92)")  # --near-dup
+
+
+class BppListType(click.ParamType):
+    """compress ``--bpp``: comma-separated positive, finite targets, checked when the command line is parsed
+    (exit code 2 for a number out of range); the text itself is what the command receives."""
+
+    name = "BPP[,BPP...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aigi_scd.bench.options import parse_targets
+        from aigi_scd.errors import ConfigError
+
+        try:
+            parse_targets(str(value))
+        except ConfigError as exc:
+            self.fail(str(exc).removeprefix("--bpp "), param, ctx)
+        return str(value)
+
+
+BPP_LIST = BppListType()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="aigi-scd")
 @click.option("-v", "--verbose", is_flag=True, help="Show the full traceback when a command stops on an error.")

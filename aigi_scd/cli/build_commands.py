@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import BATCH_SIZE, DEVICE, cli, reproduce_command
+from aigi_scd.cli.app import BATCH_SIZE, COSINE, DEVICE, cli, reproduce_command
 
 
 @cli.command()
@@ -47,7 +47,7 @@ from aigi_scd.cli.app import BATCH_SIZE, DEVICE, cli, reproduce_command
 )
 @click.option(
     "--near-dup",
-    type=float,
+    type=COSINE,
     default=None,
     metavar="COSINE",
     help="Also remove near-duplicate prompts whose sentence embeddings reach this cosine similarity "
@@ -292,7 +292,7 @@ def build(
 @click.option("--skip-bad-lines", is_flag=True, help="Skip malformed lines of a prompt file (reported).")
 @click.option(
     "--near-dup",
-    type=float,
+    type=COSINE,
     default=None,
     metavar="COSINE",
     help="Remove near-duplicates at this sentence-embedding cosine similarity (e.g. 0.92: close paraphrases).",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import cli
+from aigi_scd.cli.app import BPP, cli
 from aigi_scd.errors import AigiScdError
 
 
@@ -54,7 +54,7 @@ class _EncodeCommand(click.Command):
 )
 @click.option(
     "--bpp",
-    type=float,
+    type=BPP,
     default=None,
     help="Target bits per pixel (every byte of the file counts) [the preset's default, listed below].",
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aigi_scd.cli.app import DEVICE, cli, reproduce_command
+from aigi_scd.cli.app import BPP_LIST, DEVICE, cli, reproduce_command
 
 
 @cli.command()
@@ -16,7 +16,8 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     "image_dirs",
     multiple=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of images to compress as a natural-image set (repeatable), e.g. Kodak.",
+    help="A folder of images to compress as a natural-image set (repeatable), e.g. Kodak: every image in it and its "
+    "subfolders, as `aigi-scd import` reads a folder, with an x.txt/x.json prompt where there is one.",
 )
 @click.option(
     "--out",
@@ -35,6 +36,7 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
 @click.option(
     "--bpp",
     "bpp_spec",
+    type=BPP_LIST,
     default="0.02,0.03,0.05",
     show_default=True,
     help="Target bits per pixel, a comma-separated list: every codec is run at each.",
@@ -103,7 +105,7 @@ def compress(
 
     \b
     aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
-    aigi-scd compress --images ../shared/data/kodak --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
+    aigi-scd compress --images kodak/ --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
         --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
     torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 

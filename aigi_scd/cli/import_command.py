@@ -53,16 +53,26 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     help="Filter preset (`aigi-scd list filters`, or a .yaml path) [the source's, else the build's, else default].",
 )
 @click.option(
-    "--shard-size", type=int, default=256, show_default=True, help="Rows per shard (also the unit of resuming)."
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Rows per shard (also the unit of resuming).",
 )
-@click.option("--limit", type=int, default=None, help="Import only the first N rows of the input.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Import only the first N rows of the input.")
 @click.option(
     "--skip-bad-rows",
     is_flag=True,
     help="Skip rows that cannot be imported (missing file, undecodable image, empty prompt), reporting each, "
     "instead of stopping at the first.",
 )
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Images scored by the filters together.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Images scored by the filters together.",
+)
 @click.option(
     "--device", type=DEVICE, default="auto", show_default=True, help="auto: cuda > mps > cpu; cuda:N: a GPU by index."
 )
@@ -142,4 +152,16 @@ def import_command(
             f"Bad rows: the first {shown} are above; every one, with its reason, is in "
             f"{out}/data/{source}/*.stats.json (bad_rows)."
         )
-    click.echo(f"Load them with: datasets.load_dataset({str(out)!r}, {source!r}, split='train')")
+    if report.source_kept:
+        click.echo(f"Load them with: datasets.load_dataset({str(out)!r}, {source!r}, split='train')")
+    else:
+        duplicates_only = report.duplicates and not report.rejected
+        why = "every image was already in the folder" if duplicates_only else "none passed the filters"
+        click.echo(
+            f"No image of {source!r} is kept ({why}), so {out} has no dataset config {source!r} to load; "
+            + (
+                "the images are in the folder under the sources that imported them first."
+                if why.startswith("every")
+                else f"the rejects and their reasons are in {out}/rejects/{source}/."
+            )
+        )
