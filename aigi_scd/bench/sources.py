@@ -31,10 +31,9 @@ from aigi_scd.dataset.shards import (
     source_names,
 )
 from aigi_scd.errors import ConfigError, DamagedDataError
-from aigi_scd.prompts.sidecar import sidecar_prompt
+from aigi_scd.prompts.sidecar import IMAGE_SUFFIXES, image_files, sidecar_prompt
 
 SourceKind = Literal["aigi", "natural"]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
 
 
 @dataclass(frozen=True)
@@ -166,29 +165,36 @@ def _shard_loader(tar: Path, build: Path) -> Callable[[], Iterator[Item]]:
 
 
 def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -> Source:
-    """A natural-image set: the images directly in `folder`, sorted by file name, `shard_size` per shard; an
-    image's sidecar prompt (``x.txt`` or ``x.json`` beside it) goes with it to the codecs."""
+    """A natural-image set: the images in `folder` and its subfolders (as `aigi-scd import` reads a folder), sorted
+    by relative path, `shard_size` per shard; an image's sidecar prompt (``x.txt`` or ``x.json`` beside it) goes
+    with it to the codecs. Keys come from the relative path (``sub/x.png`` → ``<set>-sub_x``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"--images {folder}: not a folder")
     if shard_size < 1:
         raise ConfigError(f"--shard-size must be at least 1, got {shard_size}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
-        raise ConfigError(f"--images {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        raise ConfigError(f"--images {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder or below")
     source = safe_name(name or folder.resolve().name)
-    keys = [f"{source}-{safe_name(p.stem)}" for p in files]
-    duplicates = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicates:
-        raise ConfigError(f"--images {folder}: file names that differ only in extension or symbols: {duplicates[0]}")
+    relative = [p.relative_to(folder).with_suffix("").as_posix() for p in files]
+    keys = [f"{source}-{safe_name(r)}" for r in relative]
+    first: dict[str, str] = {}
+    for key, path in zip(keys, (p.relative_to(folder).as_posix() for p in files), strict=True):
+        if key in first:
+            raise ConfigError(
+                f"--images {folder}: {first[key]} and {path} differ only in extension, symbols or folder, so both "
+                f"would be {key}; rename one"
+            )
+        first[key] = path
     shards = []
     for index, start in enumerate(range(0, len(files), shard_size)):
         chunk = list(zip(keys[start : start + shard_size], files[start : start + shard_size], strict=True))
-        shards.append(SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk)))
+        shards.append(SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk, folder)))
     return Source(source, "natural", folder.resolve(), shards, shard_size)
 
 
-def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], Iterator[Item]]:
+def _folder_loader(chunk: list[tuple[str, Path]], folder: Path) -> Callable[[], Iterator[Item]]:
     def load() -> Iterator[Item]:
         for key, path in chunk:
             try:
@@ -196,6 +202,6 @@ def _folder_loader(chunk: list[tuple[str, Path]]) -> Callable[[], Iterator[Item]
             except OSError as exc:
                 raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
             prompt = sidecar_prompt(path)
-            yield Item(key, data, prompt.to_json() if prompt else None, path.name)
+            yield Item(key, data, prompt.to_json() if prompt else None, path.relative_to(folder).as_posix())
 
     return load

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from aigi_scd.errors import ConfigError
-from aigi_scd.prompts.sidecar import read_sidecar
+from aigi_scd.prompts.sidecar import IMAGE_SUFFIXES, image_files, read_sidecar
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".avif")
 MANIFEST_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
+CSV_DELIMITERS = (",", ";", "\t", "|")
 HF_METADATA = ("metadata.jsonl", "metadata.csv", "metadata.parquet")  # an imagefolder's metadata file
 FORMS = "a folder of images with x.txt/x.json prompts, a .csv/.jsonl/.json/.parquet manifest, or a saved dataset"
 
@@ -64,17 +64,9 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
-
-
 def folder_input(folder: Path) -> ImportInput:
     """Every image under `folder` (recursively, sorted by relative path) with the prompt of its sidecar."""
-    images = sorted(
-        (p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
-    images = [p for p in images if not _hidden(p.relative_to(folder))]
+    images = image_files(folder)
     if not images:
         raise ConfigError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder or below; {FORMS}")
     digest = hashlib.sha256()
@@ -127,9 +119,9 @@ def _jsonl_rows(path: Path, wanted: Callable[[int], bool]) -> Iterator[RawRow]:
             ordinal += 1
 
 
-def _csv_rows(path: Path, wanted: Callable[[int], bool]) -> Iterator[RawRow]:
+def _csv_rows(path: Path, wanted: Callable[[int], bool], delimiter: str = ",") -> Iterator[RawRow]:
     with open(path, encoding="utf-8-sig", newline="") as f:
-        for ordinal, values in enumerate(csv.DictReader(f)):
+        for ordinal, values in enumerate(csv.DictReader(f, delimiter=delimiter, strict=True)):
             if wanted(ordinal):
                 number = ordinal + 1
                 fields = {k: v for k, v in values.items() if k is not None}
@@ -159,6 +151,26 @@ def _json_rows(path: Path, data: Any, wanted: Callable[[int], bool]) -> Iterator
             else:
                 row.problem = f"the entry must be a JSON object, got {type(value).__name__}"
             yield row
+
+
+def _check_json_object(path: Path, data: dict[str, Any]) -> None:
+    """A .json object is read as DiffusionDB's per-part file, {file name: {p, se, c, st, sa}}; any other object
+    (one row, or rows under a key) is refused naming the file's shape, not blamed on its entries."""
+    others = [key for key, value in data.items() if not isinstance(value, dict)]
+    if not others:
+        return
+    shape = 'a list of row objects, [{"path": ..., "prompt": ...}, ...]'
+    lists = [key for key in others if isinstance(data[key], list)]
+    if lists:
+        hint = f"its {lists[0]!r} holds a list: save that list alone as the file (or as a .jsonl, one row a line)"
+    elif {"prompt", "path", "file_name", "image"} & {str(k).lower() for k in data}:
+        hint = "it looks like a single row: put it in a list, [{...}]"
+    else:
+        hint = f"its {others[0]!r} is a {type(data[others[0]]).__name__}, not an entry of fields"
+    raise ConfigError(
+        f"{path}: a .json manifest is {shape} (or DiffusionDB's {{file name: {{p, se, c, st, sa}}}}), but this one "
+        f"is an object with {len(data)} {'key' if len(data) == 1 else 'keys'}; {hint}"
+    )
 
 
 def _parquet_rows(path: Path, wanted: Callable[[int], bool]) -> Iterator[RawRow]:
@@ -194,6 +206,8 @@ def manifest_input(path: Path, images_dir: Path | None) -> ImportInput:
             raise ConfigError(f"{path}: not valid JSON ({exc}); a .json manifest is a list of row objects") from None
         if not isinstance(data, (list, dict)):
             raise ConfigError(f"{path}: a .json manifest is a list of row objects or a {{file name: fields}} object")
+        if isinstance(data, dict):
+            _check_json_object(path, data)
         first = data[0] if isinstance(data, list) and data else next(iter(data.values()), {}) if data else {}
         columns = list(first) if isinstance(first, dict) else []
         form = "json" if isinstance(data, list) else "diffusiondb-part"
@@ -208,11 +222,62 @@ def manifest_input(path: Path, images_dir: Path | None) -> ImportInput:
             first = {}
         columns = list(first) if isinstance(first, dict) else []
         return ImportInput(path, "jsonl", fingerprint, count, lambda w: _jsonl_rows(path, w), base, columns)
+    delimiter, columns, count = _check_csv(path)
+    return ImportInput(path, "csv", fingerprint, count, lambda w: _csv_rows(path, w, delimiter), base, columns)
+
+
+def _csv_delimiter(path: Path) -> str:
+    """The delimiter of a CSV, told by its header line: a comma, else the one of ; tab | that splits the header
+    into the most columns (spreadsheets in many locales write semicolons)."""
     with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        columns = next(reader, [])
-        count = sum(1 for _ in reader)
-    return ImportInput(path, "csv", fingerprint, count, lambda w: _csv_rows(path, w), base, columns)
+        header = f.readline()
+    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return "," if counts[","] > 1 or counts[best] < 2 else best
+
+
+def _check_csv(path: Path) -> tuple[str, list[str], int]:
+    """(delimiter, header columns, row count) of a CSV manifest, read in full: a quote left open (which would
+    swallow the rows after it into one value) or a header of one column stops the import naming the file."""
+    delimiter = _csv_delimiter(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        columns, count, start = None, 0, 0
+        try:
+            columns = next(reader, [])
+            start = reader.line_num
+            for count, values in enumerate(reader, start=1):
+                _check_csv_row(path, values, len(columns), delimiter, start + 1, reader.line_num, count)
+                start = reader.line_num
+        except csv.Error as exc:
+            where = "the header" if columns is None else f"row {count + 1}"
+            raise ConfigError(
+                f"{path} {where} (line {start + 1}): {exc}: a quote opened there is not closed where its value "
+                "ends, so the rows after it would become part of that value; close the quote (write a quote inside "
+                'a value twice: "")'
+            ) from None
+    if len(columns) < 2:
+        shown = (delimiter.join(columns) or "(empty)")[:80]
+        raise ConfigError(
+            f"{path}: the header {shown!r} is a single column, so no row can name both an image and its prompt; "
+            "a .csv manifest separates its columns with commas (or ; tab |) and names them in its first line, "
+            "e.g. path,prompt"
+        )
+    return delimiter, columns, count
+
+
+def _check_csv_row(path: Path, values: list[str], columns: int, delimiter: str, first: int, last: int, row: int):
+    """A value running over lines that hold as many delimiters as a row: rows swallowed by a quote left open."""
+    if last <= first or columns < 2:
+        return
+    for value in values:
+        swallowed = [line for line in value.splitlines()[1:] if line.count(delimiter) >= columns - 1]
+        if swallowed:
+            raise ConfigError(
+                f"{path} row {row} (lines {first}-{last}): a quoted value runs over {last - first + 1} lines, and "
+                f"{len(swallowed)} of them look like rows of their own ({swallowed[0][:60]!r}): a quote left open "
+                "swallows the rows after it; close the quote"
+            )
 
 
 def open_input(

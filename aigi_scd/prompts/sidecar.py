@@ -2,8 +2,8 @@
 and the fields of a row of someone else's table, read into a PromptSpec.
 
 Read by ``aigi-scd import`` (every input form) and by ``aigi-scd compress --images`` (so a MISC variant that
-sends the prompt gets it for any folder). The prompt is found under its usual names; what else the source
-knew stays with it, in the prompt's ``extra``.
+sends the prompt gets it for any folder); both list a folder's images the same way (:func:`image_files`). The
+prompt is found under its usual names; what else the source knew stays with it, in the prompt's ``extra``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,17 @@ PROMPT_FIELDS: dict[str, tuple[str, ...]] = {
     "style": ("style",),
     "objects": ("objects",),
 }
-SIDECAR_SUFFIXES = (".json", ".txt")  # a .json sidecar wins over a .txt one
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".avif")
+SIDECAR_SUFFIXES = (".json", ".txt")  # x.json holds fields, x.txt the prompt alone (both may be there)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image file in `folder` and its subfolders, sorted by relative path, hidden files and folders left out:
+    what both `aigi-scd import FOLDER` and `aigi-scd compress --images FOLDER` read."""
+    folder = Path(folder)
+    found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    found = [p for p in found if not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def find_key(fields: dict[str, Any], names: tuple[str, ...]) -> str | None:
@@ -32,34 +42,57 @@ def find_key(fields: dict[str, Any], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def sidecar_path(image: Path) -> Path | None:
-    """The sidecar of `image`: ``<stem>.json`` or else ``<stem>.txt`` beside it, when there is one."""
-    for suffix in SIDECAR_SUFFIXES:
-        path = Path(image).with_suffix(suffix)
-        if path.is_file():
-            return path
-    return None
+def sidecar_paths(image: Path) -> list[Path]:
+    """The sidecars of `image` that exist: ``<stem>.json`` and ``<stem>.txt`` beside it, in that order."""
+    return [path for suffix in SIDECAR_SUFFIXES if (path := Path(image).with_suffix(suffix)).is_file()]
 
 
-def read_sidecar(image: Path) -> dict[str, Any] | None:
-    """The fields of `image`'s sidecar: a .txt is the prompt (``{"prompt": text}``), a .json an object of fields.
-    None when there is no sidecar; a malformed one raises ConfigError naming the file."""
-    path = sidecar_path(image)
-    if path is None:
-        return None
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the prompt ({exc}); save it as UTF-8 text") from None
-    if path.suffix == ".txt":
-        return {"prompt": text.strip()}
+
+
+def _read_json_sidecar(path: Path) -> dict[str, Any]:
     try:
-        fields = json.loads(text)
+        fields = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); fix the file") from None
     if not isinstance(fields, dict):
         raise ConfigError(f'{path}: must hold a JSON object with a "prompt", got {type(fields).__name__}')
     return fields
+
+
+def read_sidecar(image: Path) -> dict[str, Any] | None:
+    """The fields of `image`'s sidecars: a .txt is the prompt (``{"prompt": text}``), a .json an object of fields;
+    with both, the .json's fields and the .txt's prompt (refused when the .json gives another prompt). None when
+    there is no sidecar; a malformed or contradictory one raises ConfigError naming the files."""
+    paths = {path.suffix: path for path in sidecar_paths(image)}
+    if not paths:
+        return None
+    fields = _read_json_sidecar(paths[".json"]) if ".json" in paths else {}
+    if ".txt" in paths:
+        text = _read_text(paths[".txt"]).strip()
+        key = find_key(fields, PROMPT_FIELDS["text"])
+        given = fields.get(key) if key is not None else None
+        if isinstance(given, str) and given.strip() and " ".join(given.split()) != " ".join(text.split()):
+            raise ConfigError(
+                f"{paths['.txt']} and {paths['.json'].name} give different prompts ({_short(text)!r} and "
+                f"{_short(given)!r}); keep one of them, or make them agree"
+            )
+        fields = {**fields, key or "prompt": text} if not (isinstance(given, str) and given.strip()) else fields
+    return fields
+
+
+def sidecar_where(image: Path) -> str:
+    """How messages name `image`'s sidecars: the file, or both files."""
+    return " + ".join(str(path) for path in sidecar_paths(image))
+
+
+def _short(text: str, limit: int = 50) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _objects(value: Any, where: str) -> tuple[PromptObject, ...]:
@@ -130,5 +163,5 @@ def sidecar_prompt(image: Path) -> PromptSpec | None:
         return None
     keys = prompt_keys(fields)
     extra = {k: v for k, v in fields.items() if k not in keys.values()}
-    where = str(sidecar_path(image))
+    where = sidecar_where(image)
     return prompt_from_fields(fields, PromptSource(where), where, keys=keys, extra=extra)
