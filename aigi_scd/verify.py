@@ -174,14 +174,7 @@ def _card_findings(out: Path, kind: str, findings: list[Finding]) -> list[Findin
     result = []
     if empty:
         problems = [p for p in problems if "config 'default' names" not in p]
-        result.append(
-            Finding(
-                out / "data",
-                "the dataset is empty: no image was kept (the filter preset rejected every one), so load_dataset "
-                "has nothing to load",
-                regenerate=f"aigi-scd filter {out} --preset <a looser preset>",
-            )
-        )
+        result.append(_empty_dataset(out))
     if problems:
         rewrite = write_dataset_card if kind == "build" else write_compress_card
         result.append(
@@ -194,6 +187,42 @@ def _card_findings(out: Path, kind: str, findings: list[Finding]) -> list[Findin
             )
         )
     return result
+
+
+def _empty_dataset(out: Path) -> Finding:
+    """Why a build folder holds no kept image, and the command that fills it: the run that made it stopped before
+    its first shard (rerun it: it resumes), or the filters rejected everything (re-judge generated models with
+    `aigi-scd filter`; an imported source is imported again with another preset)."""
+    from aigi_scd.build.check import build_command
+    from aigi_scd.dataset.imports_card import import_commands
+    from aigi_scd.dataset.shards import finished_shards, imported_sources, read_manifest, source_names
+
+    manifest = read_manifest(out)
+    names = source_names(manifest)
+    shards = {name: finished_shards(out, name) for name in names}
+    imported = set(imported_sources(manifest))
+    if not any(shards.values()):
+        commands = ([build_command(manifest)] if manifest.get("config") else []) + import_commands(manifest)
+        return Finding(
+            out / "data",
+            "the dataset is empty: no shard is finished (the run that made this folder stopped before its first "
+            "one: a full disk, a kill, an error), so load_dataset has nothing to load; the same command resumes",
+            regenerate=" && ".join(commands),
+        )
+    rejected = [n for n in names if sum(int(s.get("rejected") or 0) for s in shards[n].values())]
+    commands = [f"aigi-scd filter {out} --preset <a looser preset>"] if set(rejected) - imported else []
+    commands += [
+        f"aigi-scd import ... --source {n} --out {out} --filters <a looser preset> --overwrite"
+        for n in rejected
+        if n in imported
+    ]
+    return Finding(
+        out / "data",
+        "the dataset is empty: no image was kept ("
+        + (f"the filters rejected every image of {', '.join(rejected)}" if rejected else "every row was a duplicate")
+        + "), so load_dataset has nothing to load",
+        regenerate=" && ".join(commands),
+    )
 
 
 def verify(

@@ -126,17 +126,17 @@ def _(t, r):
     return ["encode", png_header_only(t / "big.png", 9000, 9000), "-o", t / "x.misc"]
 
 
-@case("encode-bpp-nan", "--bpp must be a positive, finite number")
+@case("encode-bpp-nan", "Invalid value for '--bpp': 'nan' is not a finite number of bits per pixel", code=2)
 def _(t, r):
     return ["encode", image(t / "a.png"), "-o", t / "x.misc", "--bpp", "nan"]
 
 
-@case("encode-bpp-inf", "--bpp must be a positive, finite number")
+@case("encode-bpp-inf", "Invalid value for '--bpp': 'inf' is not a finite number of bits per pixel", code=2)
 def _(t, r):
     return ["encode", image(t / "a.png"), "-o", t / "x.misc", "--bpp", "inf"]
 
 
-@case("encode-bpp-negative", "--bpp must be a positive, finite number")
+@case("encode-bpp-negative", "Invalid value for '--bpp': -1.0 is not in the range x>0", code=2)
 def _(t, r):
     return ["encode", image(t / "a.png"), "-o", t / "x.misc", "--bpp", "-1"]
 
@@ -407,12 +407,12 @@ def _(t, r):
 COMPRESS = ["compress", "--codecs", "jpeg", "--metrics", "psnr", "--workers", "0", "--quiet"]
 
 
-@case("compress-bpp-nan", "--bpp 'nan': expected positive, finite bits per pixel")
+@case("compress-bpp-nan", "Invalid value for '--bpp': 'nan': expected positive, finite bits per pixel", code=2)
 def _(t, r):
     return [*COMPRESS, "--images", t, "--out", t / "o", "--bpp", "nan"]
 
 
-@case("compress-bpp-inf", "--bpp '0.1,inf': expected positive, finite bits per pixel")
+@case("compress-bpp-inf", "'--bpp': '0.1,inf': expected positive, finite bits per pixel", code=2)
 def _(t, r):
     image(t / "a.png")
     return [*COMPRESS, "--images", t, "--out", t / "o", "--bpp", "0.1,inf"]
@@ -485,6 +485,88 @@ def _(t, r):
     return ["verify", out, "--quick", "--quiet"]
 
 
+# --- issue 21: the last quiet failures (import inputs, card, compress hints, numbers out of range) ---------
+
+IMPORT = ["import", "--source", "mine", "--filters", "offline", "--quiet"]
+
+
+def manifest(t: Path, name: str, text: str) -> Path:
+    for stem in ("a", "b", "c"):
+        image(t / f"{stem}.png")
+    return text_file(t / name, text)
+
+
+@case("import-csv-quote-left-open", "a quote opened there is not closed where its value ends")
+def _(t, r):
+    src = manifest(t, "rows.csv", 'path,prompt\na.png,"a red cat\nb.png,a blue dog\n')
+    return [*IMPORT, src, "--out", t / "o"]
+
+
+@case("import-csv-quote-swallows-rows", "look like rows of their own")
+def _(t, r):  # the quote closes at the end of the file: valid CSV, but two rows are one prompt
+    src = manifest(t, "rows.csv", 'path,prompt\na.png,"a red cat\nb.png,a blue dog\nc.png,a bird"\n')
+    return [*IMPORT, src, "--out", t / "o"]
+
+
+@case("import-csv-one-column-header", "the header 'path prompt' is a single column")
+def _(t, r):
+    return [*IMPORT, manifest(t, "rows.csv", "path prompt\na.png a red cat\n"), "--out", t / "o"]
+
+
+@case("import-json-object-of-rows", "this one is an object with 1 key; its 'rows' holds a list")
+def _(t, r):
+    src = manifest(t, "rows.json", '{"rows": [{"path": "a.png", "prompt": "a red cat"}]}')
+    return [*IMPORT, src, "--out", t / "o"]
+
+
+@case("import-json-single-row", "it looks like a single row: put it in a list")
+def _(t, r):
+    return [*IMPORT, manifest(t, "rows.json", '{"path": "a.png", "prompt": "a red cat"}'), "--out", t / "o"]
+
+
+@case("import-sidecars-disagree", "a.txt and a.json give different prompts ('a red cat' and 'a blue dog')")
+def _(t, r):
+    (t / "in").mkdir()
+    image(t / "in" / "a.png")
+    text_file(t / "in" / "a.txt", "a red cat")
+    text_file(t / "in" / "a.json", '{"prompt": "a blue dog", "seed": 3}')
+    return [*IMPORT, t / "in", "--out", t / "o"]
+
+
+@case("import-limit-zero", "Invalid value for '--limit': 0 is not in the range x>=1", code=2)
+def _(t, r):
+    return [*IMPORT, t, "--out", t / "o", "--limit", "0"]
+
+
+@case("import-shard-size-zero", "Invalid value for '--shard-size': 0 is not in the range x>=1", code=2)
+def _(t, r):
+    return [*IMPORT, t, "--out", t / "o", "--shard-size", "0"]
+
+
+@case("import-batch-size-zero", "Invalid value for '--batch-size': 0 is not in the range x>=1", code=2)
+def _(t, r):
+    return [*IMPORT, t, "--out", t / "o", "--batch-size", "0"]
+
+
+@case("prompts-near-dup-out-of-range", "Invalid value for '--near-dup': 1.5 is not in the range 0<x<=1", code=2)
+def _(t, r):
+    return ["prompts", "-n", "3", "--near-dup", "1.5"]
+
+
+@case("compress-misc-without-weights", "Use the codec preset misc-offline instead (it needs no weights)")
+def _(t, r):  # the hint names the preset, not encode's --codec option (compress's is --codecs)
+    r.getfixturevalue("monkeypatch").setenv("HF_HUB_OFFLINE", "1")
+    image(t / "a.png")
+    return ["compress", "--codecs", "misc", "--metrics", "psnr", "--images", t, "--out", t / "o", "--quiet"]
+
+
+@case("card-truncated-tar", "train-00000.tar: the tar is damaged (unexpected end of data); run `aigi-scd verify")
+def _(t, r):
+    out = build_copy(t, r)
+    truncate(out / "data" / "tiny-sdxl" / "train-00000.tar")
+    return ["card", out]
+
+
 @pytest.mark.parametrize(("make", "expected", "code"), CASES)
 def test_bad_input_gets_one_clear_line_and_a_nonzero_exit(make, expected, code, tmp_path, request):
     args = make(tmp_path, request)
@@ -538,3 +620,98 @@ def test_valid_but_unusual_images_are_encoded_not_refused(mode, tmp_path):
     assert "64x48" in result.output
     run_cli("decode", tmp_path / "x.misc", "-o", tmp_path / "x.png")
     assert Image.open(tmp_path / "x.png").size == (64, 48)
+
+
+# --- issue 21: quiet failures that are not errors: each now says what happened -----------------------------
+
+
+def test_card_after_a_models_data_folder_was_deleted_warns_and_says_so(tmp_path, request):
+    out = build_copy(tmp_path, request)
+    shutil.rmtree(out / "data" / "tiny-pixart")
+    result = run_cli("card", out)
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        f"Warning: tiny-pixart: 6 of its 6 planned images are in no finished shard (data/tiny-pixart/ is missing); "
+        f"run `aigi-scd verify {out} --repair`, which says what it repairs and what to regenerate"
+    ]
+    card = (out / "README.md").read_text()
+    assert "**Incomplete:** tiny-pixart: 6 of its 6 planned images are in no finished shard" in card
+
+
+def test_compress_images_reads_subfolders_as_import_does(tmp_path):
+    """`compress --images` lists a folder as `import` does: every image below it, hidden ones left out."""
+    from aigi_scd.bench.sources import folder_source
+    from aigi_scd.build.import_inputs import folder_input
+
+    folder = tmp_path / "set"
+    for name in ("a.png", "sub/b.png", "sub/deeper/c.png", ".hidden/d.png"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        image(folder / name)
+        text_file((folder / name).with_suffix(".txt"), f"a prompt for {name}")
+    source = folder_source(folder)
+    assert source.shards[0].keys == ["set-a", "set-sub_b", "set-sub_deeper_c"]
+    assert [item.origin for item in source.shards[0].iter_items()] == ["a.png", "sub/b.png", "sub/deeper/c.png"]
+    assert [row.name for row in folder_input(folder).rows()] == ["a.png", "sub/b.png", "sub/deeper/c.png"]
+    (folder / "sub_b.png").write_bytes((folder / "sub" / "b.png").read_bytes())
+    with pytest.raises(Exception, match="sub/b.png and sub_b.png differ only in extension, symbols or folder"):
+        folder_source(folder)
+
+
+def test_verify_after_an_import_into_a_full_disk_names_the_import_not_the_filter(tmp_path):
+    from aigi_files import encoded, write
+    from forked_cli import run
+
+    folder = tmp_path / "in"
+    for i in range(2):
+        write(folder / f"{i}.png", encoded(i))
+        text_file(folder / f"{i}.txt", f"picture {i}")
+    out = tmp_path / "out"
+    command = ["import", folder, "--source", "mine", "--out", out, "--filters", "offline", "--quiet"]
+    code, output = run(command, tmp_path / "import.log", file_size=20_000)  # the shard's tar does not fit
+    assert code == 1 and "File too large" in output
+    result = run_cli("verify", out, "--quiet", check=False)
+    assert result.exit_code == 1
+    assert "no shard is finished (the run that made this folder stopped before its first one" in result.output
+    assert f"regenerate with: aigi-scd import {folder} --source mine --out {out}" in result.output
+    assert "aigi-scd filter" not in result.output and "filter preset rejected" not in result.output
+
+
+def test_importing_already_imported_images_as_a_new_source_offers_no_config_that_does_not_exist(tmp_path):
+    from aigi_files import encoded, write
+
+    folder = tmp_path / "in"
+    write(folder / "a.png", encoded(1))  # a picture the offline preset keeps
+    text_file(folder / "a.txt", "a picture")
+    out = tmp_path / "out"
+    first = run_cli("import", folder, "--source", "first", "--out", out, "--filters", "offline", "--quiet")
+    assert f"datasets.load_dataset({str(out)!r}, 'first', split='train')" in first.output
+    again = run_cli("import", folder, "--source", "again", "--out", out, "--filters", "offline", "--quiet")
+    assert "load_dataset" not in again.output
+    assert f"No image of 'again' is kept (every image was already in the folder), so {out} has no dataset " in (
+        again.output
+    )
+
+
+def test_a_semicolon_separated_csv_is_read_by_its_delimiter(tmp_path):
+    from aigi_scd.build.import_inputs import open_input
+
+    manifest(tmp_path, "rows.csv", "path;prompt;seed\na.png;a red cat, asleep;3\nb.png;a blue dog;4\n")
+    rows = list(open_input(tmp_path / "rows.csv").rows())
+    assert [r.fields for r in rows] == [
+        {"path": "a.png", "prompt": "a red cat, asleep", "seed": "3"},
+        {"path": "b.png", "prompt": "a blue dog", "seed": "4"},
+    ]
+    assert all(r.problem is None for r in rows)
+
+
+def test_an_image_with_both_sidecars_gets_the_txt_prompt_and_the_json_fields(tmp_path):
+    from aigi_scd.prompts.sidecar import read_sidecar, sidecar_prompt
+
+    picture = image(tmp_path / "a.png")
+    text_file(tmp_path / "a.txt", "a red cat\n")
+    text_file(tmp_path / "a.json", '{"generator": "dall-e-3", "seed": 3}')
+    assert read_sidecar(picture) == {"generator": "dall-e-3", "seed": 3, "prompt": "a red cat"}
+    prompt = sidecar_prompt(picture)
+    assert prompt.text == "a red cat" and prompt.extra == {"generator": "dall-e-3", "seed": 3}
+    text_file(tmp_path / "a.json", '{"prompt": "a  red cat", "seed": 3}')  # the same prompt twice: fine
+    assert read_sidecar(picture)["prompt"] == "a  red cat"

@@ -24,6 +24,7 @@ class Published:
     out: Path
     paths: list[Path] = field(default_factory=list)
     benchmark: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)  # what a build folder lacks of what build.json says it made
 
 
 def has_units(out: Path) -> bool:
@@ -66,6 +67,9 @@ def publish(
         result.paths += benchmark["paths"]
         result.paths.append(write_report(out, benchmark, report_images))
     if is_build:
+        from aigi_scd.dataset.contents import shortfall_fix, shortfalls
+
+        result.warnings = [f"{line}; {shortfall_fix(out)}" for line in shortfalls(out)]
         result.paths += [write_dataset_card(out), out / DATASHEET]
         result.paths += sorted((out / "pictures").glob("*.png"))
     else:

@@ -36,3 +36,5 @@ def card(folder: Path, report_images: int | None) -> None:
     result = publish(folder, report_images=DEFAULT_REPORT_IMAGES if report_images is None else report_images)
     for path in result.paths:
         click.echo(f"wrote {path}")
+    for line in result.warnings:  # the card says so too; counted from what is on disk
+        click.echo(f"Warning: {line}", err=True)

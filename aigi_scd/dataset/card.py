@@ -26,7 +26,7 @@ from aigi_scd.dataset.compressed_card import (
     project_name,
     reproduce_section,
 )
-from aigi_scd.dataset.contents import BuildContents, read_build
+from aigi_scd.dataset.contents import BuildContents, read_build, shortfalls
 from aigi_scd.dataset.datasheet import render_datasheet
 from aigi_scd.dataset.files import write_bytes_atomic
 from aigi_scd.dataset.imports_card import import_commands, imports_section, source_image_fields
@@ -127,6 +127,18 @@ def _licence_line(contents: BuildContents) -> str:
     return "Licences: " + "; ".join(parts) + "."
 
 
+def incomplete_lines(out: Path, manifest: dict[str, Any]) -> list[str]:
+    """A paragraph naming what the folder lacks of what build.json says was made (nothing when it is whole)."""
+    missing = shortfalls(out, manifest)
+    if not missing:
+        return []
+    return [
+        "**Incomplete:** " + "; ".join(missing) + ". The counts below are of what is on disk; `aigi-scd verify` on "
+        "this folder lists what to regenerate (with `--repair`, after rebuilding what can be rebuilt).",
+        "",
+    ]
+
+
 def render_card(out: Path, contents: BuildContents | None = None, pictures: dict | None = None) -> str:
     out = Path(out)
     contents = contents or read_build(out)
@@ -144,6 +156,7 @@ def render_card(out: Path, contents: BuildContents | None = None, pictures: dict
         "AI-generated images for benchmarking ultra-low-bitrate semantic image compression: "
         + summary_sentence(contents),
         "",
+        *incomplete_lines(out, contents.manifest),
         f"How it was made, what it holds and what it is for: [{DATASHEET}]({DATASHEET}).",
         "",
         "## Load",

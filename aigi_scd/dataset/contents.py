@@ -11,20 +11,24 @@ from __future__ import annotations
 import json
 import tarfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aigi_scd.dataset.shards import (
     IMAGE_FIELDS,
+    REPAIR_HINT,
     finished_shards,
     model_data_dir,
     model_reject_dir,
     read_manifest,
     reject_name,
+    repair_hint,
     shard_name,
     source_names,
 )
+from aigi_scd.errors import DamagedDataError
 
 
 @dataclass(frozen=True)
@@ -167,10 +171,22 @@ def _number(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
+@contextmanager
+def _damage_named(tar_path: Path) -> Iterator[None]:
+    """A tar that cannot be read (cut short, a damaged header, a json that does not parse) as one line naming the
+    file and the repair, never as a bug: the card is drawn from files a crash or a full disk may have damaged."""
+    try:
+        yield
+    except (tarfile.TarError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DamagedDataError(f"{tar_path}: the tar is damaged ({exc})", repair_hint(tar_path)) from None
+    except FileNotFoundError:
+        raise DamagedDataError(f"{tar_path}: the tar is missing", repair_hint(tar_path)) from None
+
+
 def iter_json(tar_path: Path) -> Iterator[tuple[dict[str, Any], str | None]]:
     """Each sample's json in a shard, with the name of its image member (a PNG; an imported original may be a JPEG
-    or WebP), None when it has none."""
-    with tarfile.open(tar_path, mode="r:") as tar:
+    or WebP), None when it has none. DamagedDataError (file and repair named) for a tar that cannot be read."""
+    with _damage_named(tar_path), tarfile.open(tar_path, mode="r:") as tar:
         members = {m.name: m for m in tar.getmembers() if m.isfile()}
         for name, member in members.items():
             if not name.endswith(".json"):
@@ -181,7 +197,7 @@ def iter_json(tar_path: Path) -> Iterator[tuple[dict[str, Any], str | None]]:
 
 
 def read_member(tar_path: Path, member: str) -> bytes:
-    with tarfile.open(tar_path, mode="r:") as tar:
+    with _damage_named(tar_path), tarfile.open(tar_path, mode="r:") as tar:
         return tar.extractfile(member).read()
 
 
@@ -189,7 +205,7 @@ def read_members(tar_path: Path, names: Iterable[str]) -> dict[str, bytes]:
     """The named members of a tar that exist (others are left out), in one pass."""
     wanted = set(names)
     found = {}
-    with tarfile.open(tar_path, mode="r:") as tar:
+    with _damage_named(tar_path), tarfile.open(tar_path, mode="r:") as tar:
         for member in tar.getmembers():
             if member.isfile() and member.name in wanted:
                 found[member.name] = tar.extractfile(member).read()
@@ -214,3 +230,35 @@ def read_build(out: Path) -> BuildContents:
                 source.rejected += [_facts(record, False) for record, _ in iter_json(reject_tar)]
         sources.append(source)
     return BuildContents(out, manifest, sources)
+
+
+def shortfalls(out: Path, manifest: dict[str, Any] | None = None) -> list[str]:
+    """What `out` lacks of what its build.json says was made, from the stats files alone (cheap): a generated
+    model whose finished shards cover fewer images than planned (a deleted data folder, an unfinished build), an
+    imported source with no finished shard, a finished shard whose kept tar is missing. Empty when whole."""
+    out = Path(out)
+    manifest = manifest if manifest is not None else read_manifest(out)
+    config = manifest.get("config") or {}
+    per_model = len(config.get("prompt_ids") or []) * int(config.get("images_per_prompt") or 1)
+    generated = set(manifest.get("models") or []) if config else set()
+    found = []
+    for name in source_names(manifest):
+        shards = finished_shards(out, name)
+        folder = model_data_dir(out, name)
+        where = f"{folder.relative_to(out)}/" + ("" if folder.is_dir() else " is missing")
+        if name in generated:
+            done = sum(int(s.get("planned") or 0) for s in shards.values())
+            if done < per_model:
+                missing = f"{per_model - done} of its {per_model} planned images are in no finished shard"
+                found.append(f"{name}: {missing} ({where})")
+        elif not shards:
+            found.append(f"{name}: imported, but no shard of it is finished ({where})")
+        for index, stats in sorted(shards.items()):
+            tar = folder / shard_name(index)
+            if int(stats.get("kept") or 0) and not tar.is_file():
+                found.append(f"{name}: {tar.relative_to(out)} is missing ({stats['kept']} kept images)")
+    return found
+
+
+def shortfall_fix(out: Path) -> str:
+    return REPAIR_HINT.format(out=out)

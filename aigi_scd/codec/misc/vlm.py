@@ -28,7 +28,8 @@ INSTRUCTION = (
     '{"name": "...", "detail": "...", "bbox_2d": [x1, y1, x2, y2]}], "description": "..."}'
 )
 ALTERNATIVE = (
-    "Use --codec misc-offline (no weights needed), connect to the hub, or set semantic.model in the codec preset "
+    "Use the codec preset misc-offline instead (it needs no weights), connect to the hub, or set semantic.model in "
+    "the codec preset "
     "to a local folder."
 )
 
