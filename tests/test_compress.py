@@ -174,9 +174,15 @@ def test_aigi_sets_stay_apart_from_natural_ones_and_misc_offline_sends_no_text(a
             layers = json.loads(json.loads(sample["json"])["info"])["layers"]
             assert set(layers) == {"pixel"}  # its resize decoder reads no text: not a byte of the prompt is sent
     misc = frame[(frame["codec"] == "misc-offline") & (frame["status"] == "ok")]
-    assert (misc["semantic_object_recall"] == 0).all()  # every generated prompt names objects; the file none
-    assert misc["semantic_object_precision"].isna().all() and misc["semantic_description_similarity"].isna().all()
-    assert frame.loc[frame["codec"] != "misc-offline", "semantic_object_recall"].isna().all()  # no semantic layer
+    # misc-offline's files carry no semantic layer: its fidelity is undefined (— in the tables), not a recall of 0
+    assert (
+        misc[["semantic_object_recall", "semantic_object_precision", "semantic_description_similarity"]]
+        .isna()
+        .all(axis=None)
+    )
+    assert frame["semantic_object_recall"].isna().all()  # no codec here has a semantic layer
+    summary_md = (out / "benchmark" / "summary.md").read_text()
+    assert "0.0000 ± 0.0000" not in summary_md
     assert not frame["oracle"].any()
     assert "tiny-sdxl (AIGI, 6 images)" in output and "all-aigi (AIGI, 12 images)" in output
 

@@ -11,8 +11,9 @@ aigi_scd.prompts.embed):
 - ``semantic_object_precision``: the share of the file's objects that pair with one of the prompt's.
 - ``semantic_description_similarity``: cosine similarity of the file's description and the prompt's text.
 
-Undefined values are None: every column for files of codecs without a semantic layer (not MISC) and for
-images without a prompt (natural sets); recall when the prompt lists no objects; precision when the file
+Undefined values are None: every column for files without a semantic layer (not MISC, or a MISC preset that
+sends none, such as misc-offline: shown as — in the tables, not as a recall of 0) and for images without a
+prompt (natural sets); recall when the prompt lists no objects; precision when the file
 names none; description similarity when the file has no description.
 """
 
@@ -100,6 +101,16 @@ def score_pairs(pairs: Sequence[tuple[Semantics | None, dict[str, Any] | None]])
     return out
 
 
+def semantic_layer(data: bytes) -> Semantics | None:
+    """The semantic layer a file carries, or None when it carries none (not a MISC file, or a MISC preset without
+    one, such as misc-offline): fidelity is then undefined, not a measured zero."""
+    from aigi_scd.codec.misc.bitstream import is_misc_file, parse
+
+    if not is_misc_file(data) or "semantic" not in parse(data).sections:
+        return None
+    return carried_semantics(data)
+
+
 def file_scores(bitstreams: Sequence[bytes], prompts: Sequence[dict[str, Any] | None]) -> list[dict[str, float | None]]:
     """Semantic fidelity of each file against its image's prompt (see the module docstring)."""
-    return score_pairs([(carried_semantics(data), prompt) for data, prompt in zip(bitstreams, prompts, strict=True)])
+    return score_pairs([(semantic_layer(data), prompt) for data, prompt in zip(bitstreams, prompts, strict=True)])
