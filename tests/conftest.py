@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ci_strict import pytest_runtest_makereport  # noqa: F401  (CI=true: a skipped test fails)
 
 # Hermetic caches, set before any library reads them: tiny pipelines are built fresh for the session
 # (proving the offline builders work on a clean machine) and datasets' Arrow cache stays out of $HOME.

@@ -37,3 +37,26 @@ def test_ci_installs_the_browser_itself_then_runs_the_readme_line():
     assert update < install < run  # apt's lists first, then the packages, then the tests
     result = subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_ci_fails_when_chromium_cannot_be_installed_and_runs_the_tests_under_ci_true(tmp_path):
+    """A PATH with no chromium and an apt-get that fails: .ci/run stops with exit 1 before the tests (it went on
+    before, and the browser test was skipped); and it exports CI=true, which makes such skips failures."""
+    import os
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("id", "dirname", "grep", "cat"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    apt = bin_dir / "apt-get"
+    apt.write_text("#!/bin/sh\necho 'E: Unable to locate package chromium' >&2\nexit 100\n")
+    apt.chmod(0o755)
+    bash = shutil.which("bash")
+    result = subprocess.run(
+        [bash, str(REPO / ".ci" / "run")], env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "could not install chromium and chromium-driver" in result.stderr
+    assert "# the tests" not in result.stdout  # the test line never ran
+    assert "export CI=true" in (REPO / ".ci" / "run").read_text()
