@@ -20,6 +20,7 @@ from aigi_scd.dataset.png import encode_png
 from aigi_scd.filters import Candidate, Entropy, Exposure, NotBlank, NotNoise, Sharpness
 from aigi_scd.filters.dedup import phash
 from aigi_scd.filters.iqa import IqaFilter
+from aigi_scd.filters.texture import Detail, NoiseLevel
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 SCORES = {
@@ -28,6 +29,8 @@ SCORES = {
     "variance of the Laplacian": Sharpness(),
     "clipped fraction": Exposure(),
     "entropy (bits)": Entropy(),
+    "noise σ": NoiseLevel(),
+    "detail fraction": Detail(),
     "PIQE": IqaFilter("piqe"),
 }
 
@@ -66,7 +69,23 @@ def crafted(kodak: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
         "Gaussian noise σ=20": [np.clip(rng.normal(128, 20, (256, 256, 3)), 0, 255).astype(np.uint8)],
         "blur σ=3": [np.asarray(Image.fromarray(c).filter(ImageFilter.GaussianBlur(3))) for c in crops],
         "two tones": [np.where(tiles[..., None], [40, 90, 160], [200, 180, 60]).astype(np.uint8)],
+        "photo + Gaussian noise σ=30": [noisy(c, rng) for c in crops],
+        "near-blank page": [near_blank_page(np.random.default_rng(seed)) for seed in range(8)],
     }
+
+
+def noisy(pixels: np.ndarray, rng: np.random.Generator, sigma: float = 30) -> np.ndarray:
+    return np.clip(pixels + rng.normal(0, sigma, pixels.shape), 0, 255).astype(np.uint8)
+
+
+def near_blank_page(rng: np.random.Generator) -> np.ndarray:
+    """A grey page lit unevenly with a dozen short pencil marks (tests/test_filters_technical.py makes the same)."""
+    y, x = np.mgrid[0:256, 0:256]
+    page = 185 + 25 * (x + y) / 510 + rng.normal(0, 0.6, (256, 256))
+    for _ in range(12):
+        r, c = rng.integers(20, 236, 2)
+        page[r : r + 2, c : c + int(rng.integers(6, 18))] -= 90
+    return np.repeat(np.clip(page, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
 def describe(label: str, images: list[np.ndarray]) -> None:
@@ -91,6 +110,7 @@ def main() -> None:
     kodak = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(args.kodak.glob("*.png"))]
     describe("Kodak full frames", kodak)
     describe("Kodak 256-px crops", [k[:256, :256] for k in kodak])
+    describe("Kodak 256-px centre crops", [k[128:384, 256:512] for k in kodak])
     tiny = tiny_images(args.tiny_prompts)
     describe("tiny pipelines", tiny)
     for label, images in crafted(kodak).items():

@@ -314,7 +314,7 @@ def _(t, r):
 
 @case("filter-threshold-nan", "threshold: expected a finite number, got nan")
 def _(t, r):
-    text = (REPO / "filters" / "offline.yaml").read_text().replace("threshold: 60.0", "threshold: .nan")
+    text = (REPO / "filters" / "offline.yaml").read_text().replace("threshold: null", "threshold: .nan")
     return [*BUILD, "--filters", text_file(t / "nan.yaml", text), "--out", t / "o"]
 
 

@@ -55,10 +55,22 @@ CRAFTED = {
     "overexposed": ("exposure", "clipped to white"),
     "underexposed": ("exposure", "clipped to black"),
     "two-tone": ("entropy", "entropy"),
-    "noisy-photo": ("piqe", "piqe"),
+    "noisy-photo": ("noise_level", "noisy: estimated noise σ"),
+    "near-blank": ("detail", "near-blank"),
     "nan": ("decodable", "non-finite"),
     "duplicate": ("dedup", "near-duplicate of original"),
 }
+
+
+def near_blank_page(rng: np.random.Generator) -> np.ndarray:
+    """A grey page lit unevenly, with a dozen short pencil marks: what a generator made of the prompt "marks:" in a
+    real AIGI set. Its gradient and marks pass not_blank, sharpness and entropy; almost none of it has detail."""
+    y, x = np.mgrid[0:256, 0:256]
+    page = 185 + 25 * (x + y) / 510 + rng.normal(0, 0.6, (256, 256))
+    for _ in range(12):
+        r, c = rng.integers(20, 236, 2)
+        page[r : r + 2, c : c + int(rng.integers(6, 18))] -= 90
+    return np.repeat(np.clip(page, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
 def crafted_images() -> list[Candidate]:
@@ -76,6 +88,7 @@ def crafted_images() -> list[Candidate]:
         candidate(np.concatenate([np.zeros((256, 154, 3), np.uint8), kodak(6)[:, :102]], axis=1), "underexposed"),
         candidate(np.where(tiles[..., None], [40, 90, 160], [200, 180, 60]).astype(np.uint8), "two-tone"),
         candidate(np.clip(kodak(5) + rng.normal(0, 30, (256, 256, 3)), 0, 255).astype(np.uint8), "noisy-photo"),
+        candidate(near_blank_page(rng), "near-blank"),
         candidate(None, "nan", problem="pipeline output has 12 non-finite values"),
         candidate(jpeg(photo), "duplicate"),  # a re-encoding of the first image: a near-duplicate
     ]

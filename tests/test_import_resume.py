@@ -190,7 +190,7 @@ def test_mistakes_are_one_line(tmp_path):
         (("--source", "mid.journey"), "--source 'mid.journey'"),
         (("--source", "s", "--map", "prompt"), "write FIELD=COLUMN"),
         (("--source", "s", "--map", "colour=x"), "'colour' is not a field"),
-        (("--source", "s", "--shard-size", "0"), "--shard-size must be at least 1"),
+        (("--source", "s", "--shard-size", "0"), "'--shard-size': 0 is not in the range x>=1"),
     ]
     for options, message in cases:
         result = run_cli("import", folder, "--out", tmp_path / "out", "--filters", "offline", *options, check=False)

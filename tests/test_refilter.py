@@ -44,7 +44,7 @@ def copy(tiny_build, tmp_path) -> Path:
 def strict(tiny_build, tmp_path) -> tuple[Path, float]:
     """The offline preset with its PIQE threshold at the median score of tiny-sdxl's images: half of them fail."""
     threshold = float(np.median([s for k, s in kept_piqe(tiny_build).items() if k.startswith("tiny-sdxl-")]))
-    text = (REPO / "filters" / "offline.yaml").read_text().replace("threshold: 60.0", f"threshold: {threshold}")
+    text = (REPO / "filters" / "offline.yaml").read_text().replace("threshold: null", f"threshold: {threshold}")
     path = tmp_path / "strict.yaml"
     path.write_text(text)
     return path, threshold

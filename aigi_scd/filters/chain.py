@@ -29,6 +29,7 @@ from aigi_scd.filters.technical import (
     NotNoise,
     Sharpness,
 )
+from aigi_scd.filters.texture import Detail, NoiseLevel
 
 IMAGE_FILTERS = (
     Decodable,
@@ -40,6 +41,8 @@ IMAGE_FILTERS = (
     NotNoise,
     Sharpness,
     Colourfulness,
+    Detail,
+    NoiseLevel,
     IqaFilter,
     ClipScore,
 )

@@ -20,7 +20,7 @@ DARK, BRIGHT = 2.0, 253.0  # luma at or beyond these is clipped to black / white
 SHARPNESS_SIDE = 512  # sharpness is measured at most at this size, so one threshold fits every resolution
 
 
-def _judge(filt, candidates: list[Candidate], measure) -> list[FilterResult]:
+def judge_each(filt, candidates: list[Candidate], measure) -> list[FilterResult]:
     """Apply `measure(candidate) -> (score, reason or "")` to every candidate (candidate.grey is computed once
     for all the filters that look at it)."""
     results = []
@@ -28,6 +28,19 @@ def _judge(filt, candidates: list[Candidate], measure) -> list[FilterResult]:
         score, reason = measure(c)
         results.append(FilterResult(filt.name, not reason, float(score), reason))
     return results
+
+
+def grey_at_most(grey: np.ndarray, side: int) -> np.ndarray:
+    """Grey levels scaled down (box filter, never up) to at most `side` pixels on the longer side: one threshold
+    then fits every resolution."""
+    from PIL import Image
+
+    h, w = grey.shape
+    if max(h, w) <= side:
+        return grey
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
 
 
 def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,7 +109,7 @@ class MinSize:
                 f"too small: {w}×{h}, shorter side {side} < {self.min_side} px" if side < self.min_side else ""
             )
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -121,7 +134,7 @@ class NotBlack:
                 else ""
             )
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -142,7 +155,7 @@ class NotBlank:
             flat = std < self.min_std
             return std, (f"near-constant image (grey std {std:.2f} < {self.min_std:g})" if flat else "")
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -173,7 +186,7 @@ class Exposure:
                 f"{100 * worst:.0f}% of pixels clipped to {side} (max {100 * self.max_clipped:.0f}%)" if over else ""
             )
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -210,7 +223,7 @@ class NotNoise:
                 else ""
             )
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -227,23 +240,16 @@ class Sharpness:
     name: str = "sharpness"
 
     def __call__(self, candidates: list[Candidate]) -> list[FilterResult]:
-        from PIL import Image
         from scipy.ndimage import laplace
 
         def measure(c):
-            grey = c.grey
-            h, w = grey.shape
-            if max(h, w) > SHARPNESS_SIDE:
-                scale = SHARPNESS_SIDE / max(h, w)
-                size = (max(1, round(w * scale)), max(1, round(h * scale)))
-                grey = np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
-            var = float(laplace(grey.astype(np.float64), mode="reflect").var())
+            var = float(laplace(grey_at_most(c.grey, SHARPNESS_SIDE).astype(np.float64), mode="reflect").var())
             blurred = var < self.min_laplacian_var
             return var, (
                 f"blurred: variance of the Laplacian {var:.1f} < {self.min_laplacian_var:g}" if blurred else ""
             )
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -271,7 +277,7 @@ class Colourfulness:
             dull = self.min_colourfulness is not None and m < self.min_colourfulness
             return m, (f"too little colour: colourfulness {m:.1f} < {self.min_colourfulness:g}" if dull else "")
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
 
 
 @dataclass
@@ -302,4 +308,4 @@ class Entropy:
             low = bits < self.min_bits
             return bits, (f"too little detail: grey-level entropy {bits:.2f} < {self.min_bits:g} bits" if low else "")
 
-        return _judge(self, candidates, measure)
+        return judge_each(self, candidates, measure)
