@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aigi_scd.bench.results import benchmark_dir, load_results
 from aigi_scd.bench.stale import COMPRESS_MANIFEST, current_sources, unit_issues
+from aigi_scd.dataset.commands import command_for_folder
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.integrity import Finding, unit_problems
 
@@ -28,7 +29,9 @@ def compress_command(out: Path) -> str:
         command = read_json(path).get("command") if path.is_file() else None
     except (OSError, ValueError, AttributeError):
         command = None
-    return command or "the `aigi-scd compress` command that made them (with the same codecs and targets)"
+    if not command:
+        return f"the `aigi-scd compress` command that made them (with the same codecs and targets), for {out}"
+    return command_for_folder(command, Path(out))
 
 
 def check_compressed(out: Path, deep: bool = True, pending: Iterable[str] = ()) -> tuple[list[Finding], list[str]]:
