@@ -20,6 +20,8 @@ def bd_rates(summary: pd.DataFrame, metrics: list[str], anchor: str) -> pd.DataF
     columns = ["source_kind", "source", "metric", "anchor", "codec", "bd_rate_percent", "anchor_points"]
     columns += ["codec_points", "note"]
     out = []
+    if summary.empty:  # no unit in the tables (none finished, or every one left out as stale)
+        return pd.DataFrame(out, columns=columns)
     set_names = [c for c in ("fid", "kid") if c in summary.columns]
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
         for metric in [*metrics, *set_names]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.encode_worker import ScoreSpec
+from aigi_scd.bench.environment import unit_environment
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs_models
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
@@ -350,8 +351,10 @@ def compress(
     if anchor is not None and anchor not in [c.name for c in codecs]:
         raise ConfigError(f"--anchor {anchor!r} is not one of --codecs ({', '.join(c.name for c in codecs)})")
     in_process = set()
+    environments = {}
     for choice in codecs:
         codec = check_codec(choice)
+        environments[choice.name] = unit_environment(choice.preset, codec, device)
         if needs_models(choice.preset):
             in_process.add(choice.spec)
             encode_worker.remember_codec(choice.spec, codec)
@@ -361,6 +364,8 @@ def compress(
         _record_sources(out, sources, command, [c.name for c in codecs], anchor)
     ranks.barrier()
     units = plan_units(out, sources, codecs, targets)
+    for unit in units:  # a unit made with other libraries, device or dtype is redone, never mixed in
+        unit.environment = environments[unit.codec.name]
     workers = default_workers() if workers is None else workers
     compressor = Compressor(
         out,

@@ -15,9 +15,12 @@ from aigi_scd.config import load_name_list
 from aigi_scd.errors import AigiScdError, ConfigError, ModelUnavailableError, OutputDirError
 
 
-def config_name(codec: str, target: float) -> str:
-    """``<codec>-<target>``: the folder and the dataset config of one codec at one target (``misc-offline-0.03``)."""
-    return f"{codec}-{target:g}"
+def config_name(codec: str, target: float, oracle: bool = False) -> str:
+    """``<codec>-<target>``: the folder and the dataset config of one codec at one target (``misc-offline-0.03``).
+    An oracle codec (its semantic layer is the generation prompt) says so in the name when its own name does not:
+    ``my-misc-oracle-0.03``."""
+    mark = "-oracle" if oracle and "oracle" not in codec else ""
+    return f"{codec}{mark}-{target:g}"
 
 
 def needs_models(preset: CodecPreset) -> bool:

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aigi_scd.bench.environment import ROW_COLUMNS as ENVIRONMENT_COLUMNS
+from aigi_scd.bench.originals import ORIGINAL
 from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
 from aigi_scd.dataset.files import read_json
 
@@ -39,7 +41,9 @@ BASE_COLUMNS = [
     "encode_seconds",
     "decode_seconds",
     "bitstream_sha256",
+    ORIGINAL,
     "error",
+    *ENVIRONMENT_COLUMNS,
     *SEMANTIC_COLUMNS,
 ]
 

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from aigi_scd.bench import semantic_fidelity
+from aigi_scd.bench.environment import row_fields
 from aigi_scd.bench.options import CodecChoice, config_name
+from aigi_scd.bench.originals import ORIGINAL, originals_problem
 from aigi_scd.bench.sources import Item, Source, SourceShard
 from aigi_scd.codec import CodecPreset
 from aigi_scd.dataset.files import read_json, write_json_atomic
-from aigi_scd.dataset.sample import json_bytes
+from aigi_scd.dataset.sample import json_bytes, sha256
 from aigi_scd.dataset.shards import AtomicTarWriter
 
 STATS_VERSION = 1
@@ -33,10 +35,11 @@ class Unit:
     target: float
     shard: SourceShard
     out: Path
+    environment: dict[str, Any] | None = None  # libraries, device, dtype (bench/environment.py); None: unchecked
 
     @property
     def config(self) -> str:
-        return config_name(self.codec.name, self.target)
+        return config_name(self.codec.name, self.target, self.codec.preset.oracle)
 
     @property
     def folder(self) -> Path:
@@ -67,7 +70,9 @@ def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
         stats.get("version") == STATS_VERSION
         and stats.get("keys") == unit.shard.keys
         and stats.get("codec_fingerprint") == preset_fingerprint(unit.codec.preset)
+        and (unit.environment is None or stats.get("environment") == unit.environment)
         and (not any(r["status"] == "ok" for r in stats.get("rows", [])) or unit.tar.is_file())
+        and originals_problem(stats.get("rows", []), unit.shard.digests()) is None
     )
     if not same:
         return "todo", None
@@ -96,7 +101,9 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
         "encode_seconds": result.get("encode_seconds"),
         "decode_seconds": result.get("decode_seconds"),
         "bitstream_sha256": result.get("bitstream_sha256"),
+        ORIGINAL: sha256(item.data),
         "error": result.get("error") if result["status"] != "ok" else None,
+        **row_fields(unit.environment),
         **semantic_fidelity.empty_scores(),
         "scores": {},
     }
@@ -104,8 +111,8 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
 
 def sample_record(row: dict[str, Any], info: str) -> dict[str, Any]:
     """The json stored beside a bitstream and its reconstruction (fixed shape; scores as a name/value list)."""
-    keys = ("key", "source", "source_kind", "origin", "codec", "target_bpp", "bytes", "bpp", "width", "height")
-    record = {k: row[k] for k in keys}
+    keys = ("key", "source", "source_kind", "origin", "codec", "oracle", "target_bpp", "bytes", "bpp", "width")
+    record = {k: row.get(k) for k in (*keys, "height", ORIGINAL)}
     record.update(
         encode_seconds=row["encode_seconds"],
         decode_seconds=row["decode_seconds"],
@@ -159,6 +166,7 @@ class UnitWriter:
                 "config": unit.config,
                 "codec": unit.codec.name,
                 "codec_fingerprint": preset_fingerprint(unit.codec.preset),
+                "environment": unit.environment,
                 "target_bpp": unit.target,
                 "source": unit.shard.source,
                 "source_kind": unit.shard.kind,
