@@ -19,7 +19,7 @@ from aigi_scd.build.batching import DAMAGED_STATS_SUFFIX, batches_of
 from aigi_scd.build.plan import shard_plan
 from aigi_scd.dataset.commands import command_for_folder
 from aigi_scd.dataset.files import write_json_atomic
-from aigi_scd.dataset.integrity import Finding, sample_problems, shard_files_problem
+from aigi_scd.dataset.integrity import Finding, readable_keys, sample_problems, shard_files_problem
 from aigi_scd.dataset.shards import (
     discard_shard,
     imported_sources,
@@ -97,6 +97,8 @@ def check_build(out: Path, deep: bool = True, on_sample: Callable[[], None] | No
     for source in imported_sources(manifest):
         for index in stats_files(out, source):
             findings += _check_imported_shard(out, source, index, deep, owner, on_sample)
+    for source in source_names(manifest):
+        findings += _stray_tars(out, source, len(plans.get(source, [])), owner)
     data = out / "data"
     sources = set(source_names(manifest))
     for folder in sorted(p for p in data.iterdir() if p.is_dir()) if data.is_dir() else []:
@@ -228,13 +230,42 @@ def _check_imported_shard(
     ]
 
 
-def _listed(path: Path) -> tuple[list[str], list[str]]:
-    from aigi_scd.dataset.integrity import tar_keys
+def _stray_tars(out: Path, source: str, planned: int, owner: dict[str, str]) -> list[Finding]:
+    """Tars in a source's folder that its config loads (``train-*.tar``) but no shard accounts for: not in the plan
+    and without a stats file (a copied or renamed shard). load_dataset would read their samples twice."""
+    folder = model_data_dir(out, source)
+    accounted = {shard_name(i) for i in range(planned)} | {shard_name(i) for i in stats_files(out, source)}
+    findings = []
+    for tar in sorted(folder.glob("train-*.tar")) if folder.is_dir() else []:
+        if tar.name in accounted:
+            continue
+        keys, problems = readable_keys(tar)
+        twice = [k for k in keys if k in owner]
+        what = (
+            f"{len(twice)} of its {len(keys)} samples are also in {owner[twice[0]]} (duplicated keys)"
+            if twice
+            else (f"{len(keys)} samples" + (f"; {problems[0]}" if problems else ""))
+        )
+        findings.append(
+            Finding(
+                tar,
+                f"{source}: {tar.name} belongs to no shard of the build (no stats file, not in the plan), yet its "
+                f"config loads it: {what}",
+                repair=f"set it aside (*{DAMAGED_SUFFIX}), out of every config",
+                action=lambda tar=tar: _set_tar_aside(tar, out),
+                order=ORDER_SHARD,
+            )
+        )
+    return findings
 
-    try:
-        return list(tar_keys(path)), []
-    except DamagedDataError as exc:
-        return [], [exc.problem]
+
+def _set_tar_aside(tar: Path, out: Path) -> str:
+    os.replace(tar, tar.with_name(tar.name + DAMAGED_SUFFIX))
+    return f"set {tar.relative_to(out)} aside ({tar.name}{DAMAGED_SUFFIX}), out of every config"
+
+
+def _listed(path: Path) -> tuple[list[str], list[str]]:
+    return readable_keys(path)
 
 
 def _extra_shard(out: Path, model: str, index: int, path: Path, planned: int) -> Finding:
