@@ -23,6 +23,7 @@ from random_weights import save_random_fid_inception
 from scipy import stats
 
 from aigi_scd.bench.metrics import PRESETS, frechet_distance
+from aigi_scd.bench.results import MIN_CI_IMAGES
 from aigi_scd.codec import decode_file
 from aigi_scd.dataset.shards import iter_samples
 
@@ -100,8 +101,8 @@ def _recompute(frame: pd.DataFrame, column: str) -> tuple[float, float]:
     values = frame[column].dropna().to_numpy()
     if len(values) == 0:
         return math.nan, math.nan
-    if len(values) == 1:
-        return float(values[0]), math.nan
+    if len(values) < MIN_CI_IMAGES:  # too few for an interval
+        return float(values.mean()), math.nan
     low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
     return float(values.mean()), float((high - low) / 2)
 
@@ -119,12 +120,23 @@ def test_every_summary_number_is_recomputed_from_results_parquet(natural, aigi):
             ok = rows[rows["status"] == "ok"]
             assert (row.images, row.ok) == (len(rows), len(ok))
             assert row.unreachable == (rows["status"] == "unreachable").sum()
+            # the images every codec of the set reached at this target
+            at = frame[frame["target_bpp"] == row.target_bpp]
+            at = at[at["source_kind"] == "aigi"] if row.source == "all-aigi" else at[at["source"] == row.source]
+            per_codec = [
+                set(zip(g["source"], g["key"], strict=True)) for _, g in at[at["status"] == "ok"].groupby("codec")
+            ]
+            shared = set.intersection(*per_codec) if len(per_codec) == at["codec"].nunique() else set()
+            both = ok[np.array([(s, k) in shared for s, k in zip(ok["source"], ok["key"], strict=True)], dtype=bool)]
+            assert row.common_images == len(shared), (row.source, row.codec, row.target_bpp)
             for column in ["bpp", *PRESETS["offline"]]:
                 mean, half = _recompute(ok, column)
                 got_mean = getattr(row, "bpp_mean" if column == "bpp" else f"{column}_mean")
                 got_half = getattr(row, "bpp_ci95" if column == "bpp" else f"{column}_ci95")
                 assert got_mean == pytest.approx(mean, rel=1e-9, nan_ok=True), (row.source, row.codec, column)
                 assert got_half == pytest.approx(half, rel=1e-9, nan_ok=True), (row.source, row.codec, column)
+                common = getattr(row, "bpp_common_mean" if column == "bpp" else f"{column}_common_mean")
+                assert common == pytest.approx(_recompute(both, column)[0], rel=1e-9, nan_ok=True), column
         if len(aigi_sources) > 1:
             assert "all-aigi" in set(summary["source"])
 
