@@ -96,3 +96,25 @@ def test_the_rd_plot_keeps_its_axes_within_the_metric_range(two_of_twelve, metri
     finally:
         plt.close(fig)
     assert (two_of_twelve / "benchmark" / f"rd_{metric}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_mean_over_fewer_scored_images_than_reached_says_how_many(two_of_twelve):
+    """NaN or inf scores are stored as None; the summary averages the rest and shows n where it is below `ok`."""
+    from aigi_scd.bench.results import load_results, summarize
+    from aigi_scd.bench.tables import summary_markdown
+
+    frame, metrics = load_results(two_of_twelve)
+    rows = frame.index[(frame["codec"] == "misc-offline") & (frame["target_bpp"] == 4.0)][:3]
+    frame.loc[rows, "psnr"] = np.nan  # three images the metric could not score
+    summary = summarize(frame, metrics).set_index(["codec", "target_bpp"])
+    row = summary.loc[("misc-offline", 4.0)]
+    assert (row["ok"], row["psnr_n"], row["ssim_n"]) == (12, 9, 12)
+    kept = frame.loc[(frame["codec"] == "misc-offline") & (frame["target_bpp"] == 4.0), "psnr"].dropna()
+    assert row["psnr_mean"] == pytest.approx(kept.mean(), rel=1e-12) and len(kept) == 9
+    line = next(
+        line
+        for line in summary_markdown(summary.reset_index(), metrics).splitlines()
+        if line.startswith("| misc-offline | 4 | ") and "12/12" in line
+    )
+    psnr, ssim = line.split(" | ")[4:6]
+    assert psnr.endswith(" (n=9)") and "(n=" not in ssim
