@@ -174,4 +174,11 @@ def screen_summary(summary: pd.DataFrame, metrics: list[str], codec_order: Seque
                 line = f"  {codec_label(row):<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
                 line += "".join(f"{fmt(row[f'{m}_mean']):>12}" for m in shown)
                 lines.append(line)
+        if (sub["ok"] < sub["images"]).any() and "common_images" in sub.columns and sub["codec"].nunique() > 1:
+            shared = sub[["target_bpp", "common_images"]].drop_duplicates().sort_values("target_bpp")
+            counts = ", ".join(f"{int(n)} at {t:g}" for t, n in shared.itertuples(index=False, name=None))
+            lines.append(
+                "  means over the images each codec reached; summary.md also compares the codecs over the images "
+                f"every one reached ({counts} bpp)"
+            )
     return "\n".join(lines)
