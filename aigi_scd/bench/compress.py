@@ -313,6 +313,27 @@ def _record_sources(
     write_json_atomic(path, manifest)
 
 
+def _with_external_sets(codecs: list[CodecChoice], sources: list[Source]) -> list[CodecChoice]:
+    """Results made elsewhere, checked against the sets (one line for the first problem), each limited to the sets
+    its files name."""
+    import dataclasses
+
+    from aigi_scd.bench.external_results import check_results
+
+    checked = []
+    for choice in codecs:
+        if choice.preset.kind == "external":
+            scored = check_results(choice, sources)
+            if not scored:
+                raise ConfigError(
+                    f"results {choice.preset.options['results']}: no file is named by a key of the sets "
+                    f"({', '.join(s.name for s in sources)}); name each file by its image's key"
+                )
+            choice = dataclasses.replace(choice, sets=tuple(scored))
+        checked.append(choice)
+    return checked
+
+
 def compress(
     out: Path,
     sources: list[Source],
@@ -349,6 +370,7 @@ def compress(
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
     if anchor is not None and anchor not in [c.name for c in codecs]:
         raise ConfigError(f"--anchor {anchor!r} is not one of --codecs ({', '.join(c.name for c in codecs)})")
+    codecs = _with_external_sets(codecs, sources)
     in_process = set()
     for choice in codecs:
         codec = check_codec(choice)
