@@ -27,6 +27,7 @@ from typing import Any
 
 from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.encode_worker import ScoreSpec
+from aigi_scd.bench.external_results import with_their_sets
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs_models
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
@@ -313,27 +314,6 @@ def _record_sources(
     write_json_atomic(path, manifest)
 
 
-def _with_external_sets(codecs: list[CodecChoice], sources: list[Source]) -> list[CodecChoice]:
-    """Results made elsewhere, checked against the sets (one line for the first problem), each limited to the sets
-    its files name."""
-    import dataclasses
-
-    from aigi_scd.bench.external_results import check_results
-
-    checked = []
-    for choice in codecs:
-        if choice.preset.kind == "external":
-            scored = check_results(choice, sources)
-            if not scored:
-                raise ConfigError(
-                    f"results {choice.preset.options['results']}: no file is named by a key of the sets "
-                    f"({', '.join(s.name for s in sources)}); name each file by its image's key"
-                )
-            choice = dataclasses.replace(choice, sets=tuple(scored))
-        checked.append(choice)
-    return checked
-
-
 def compress(
     out: Path,
     sources: list[Source],
@@ -370,7 +350,7 @@ def compress(
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
     if anchor is not None and anchor not in [c.name for c in codecs]:
         raise ConfigError(f"--anchor {anchor!r} is not one of --codecs ({', '.join(c.name for c in codecs)})")
-    codecs = _with_external_sets(codecs, sources)
+    codecs = with_their_sets(codecs, sources)  # results made elsewhere: checked, and run on the sets they name
     in_process = set()
     for choice in codecs:
         codec = check_codec(choice)

@@ -4,6 +4,7 @@ file may name a key that no set has. Each problem is one line naming the file an
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from aigi_scd.bench.options import CodecChoice
@@ -25,6 +26,8 @@ def check_results(choice: CodecChoice, sources: list[Source]) -> list[str]:
     root = Path(choice.preset.options["results"])
     keys = {key: source for source in sources for shard in source.shards for key in shard.keys}
     folders = target_folders(root)
+    if not folders:
+        raise ConfigError(f"{root} has no target folders; put each target's files in a folder named by its bpp (0.03/)")
     indexes = {}
     for target, folder in folders.items():
         index, problems = index_folder(folder)
@@ -49,7 +52,7 @@ def check_results(choice: CodecChoice, sources: list[Source]) -> list[str]:
         wanted = {k for k in _keys(source)}
         for item in source.items_by_key(wanted):
             original = image_size(item.data)
-            for target, index in indexes.items():
+            for index in indexes.values():
                 files = index[item.key]
                 if files.bitstream.stat().st_size == 0:
                     raise ConfigError(f"{files.bitstream} is empty; a bitstream has at least one byte")
@@ -70,3 +73,20 @@ def check_results(choice: CodecChoice, sources: list[Source]) -> list[str]:
 
 def _keys(source: Source) -> list[str]:
     return [k for shard in source.shards for k in shard.keys]
+
+
+def with_their_sets(codecs: list[CodecChoice], sources: list[Source]) -> list[CodecChoice]:
+    """Results made elsewhere, checked against the sets (one line for the first problem), each limited to the sets
+    its files name; other codecs as they are."""
+    checked = []
+    for choice in codecs:
+        if choice.preset.kind == "external":
+            scored = check_results(choice, sources)
+            if not scored:
+                raise ConfigError(
+                    f"results {choice.preset.options['results']}: no file is named by a key of the sets "
+                    f"({', '.join(s.name for s in sources)}); name each file by its image's key"
+                )
+            choice = dataclasses.replace(choice, sets=tuple(scored))
+        checked.append(choice)
+    return checked

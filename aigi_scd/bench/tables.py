@@ -109,7 +109,13 @@ def summary_tables(
                     cells = [codec_label(row), f"{row['target_bpp']:g}", "unreachable", _reached(row), "–"]
                     cells += ["–"] * (len(metrics) + len(set_names) + len(semantic)) + ["–", "–"]
                 else:
-                    cells = [codec_label(row), f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row), _fixed(row)]
+                    cells = [
+                        codec_label(row),
+                        f"{row['target_bpp']:g}",
+                        fmt(row["bpp_mean"]),
+                        _reached(row),
+                        _fixed(row),
+                    ]
                     cells += [_cell(row[f"{m}_mean"], row[f"{m}_ci95"]) for m in metrics]
                     cells += [fmt(row[m]) for m in set_names]
                     cells += [_cell(row[f"{c}_mean"], row[f"{c}_ci95"]) for c in semantic]

@@ -164,9 +164,8 @@ def build_command(preset) -> CommandCodec:
         try:
             [part.format(**dict.fromkeys(PLACEHOLDERS, "x")) for part in template]
         except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(
-                f"{where}: {what} has an unknown placeholder {exc}; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
-            ) from None
+            names = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise ConfigError(f"{where}: {what} has an unknown placeholder {exc}; use {names}") from None
         if not any("{output}" in part for part in template) or not any("{input}" in part for part in template):
             raise ConfigError(f"{where}: {what} must name both {{input}} and {{output}}")
     if codec.min_quality > codec.max_quality or codec.step < 1:

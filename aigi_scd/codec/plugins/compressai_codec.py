@@ -201,8 +201,12 @@ def build_compressai(preset) -> CompressAICodec:
     if "model" not in options:
         raise ConfigError(f"{where}: model is required (a compressai.zoo name such as cheng2020-attn)")
     if preset.id is None:
-        raise ConfigError(f"{preset.source or preset.name}: a compressai preset needs an id in 1..255 (stored in files)")
-    spec = ModelSpec(**{k: options[k] for k in ("model", "metric", "pretrained", "checkpoint", "seed", "device") if k in options})
+        raise ConfigError(
+            f"{preset.source or preset.name}: a compressai preset needs an id in 1..255 (stored in files)"
+        )
+    spec = ModelSpec(
+        **{k: options[k] for k in ("model", "metric", "pretrained", "checkpoint", "seed", "device") if k in options}
+    )
     ladder = spec.ladder()
     qualities = options.get("qualities")
     if qualities is not None and (not qualities or any(q not in ladder for q in qualities)):

@@ -80,7 +80,9 @@ def read_reconstruction(path: Path | None, bitstream: Path) -> Image.Image:
             opened.load()
             return opened.convert("RGB")
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageInputError(f"reconstruction {path} cannot be read as an image ({exc}); write it again as a PNG")
+        raise ImageInputError(
+            f"reconstruction {path} cannot be read as an image ({exc}); write it again as a PNG"
+        ) from None
 
 
 @dataclass

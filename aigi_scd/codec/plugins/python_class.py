@@ -156,7 +156,9 @@ def build_python(preset) -> CodecBase:
     if callable(getattr(plugin, "encode_at", None)) and getattr(plugin, "qualities", None) is not None:
         levels = list(plugin.qualities)
         if not levels or any(not isinstance(q, int) for q in levels):
-            raise ConfigError(f"{where}: {preset.plugin}.qualities must be a non-empty list of ints, smallest file first")
+            raise ConfigError(
+                f"{where}: {preset.plugin}.qualities must be a non-empty list of ints, smallest file first"
+            )
         default = getattr(plugin, "default_quality", levels[len(levels) // 2])
         return KnobPlugin(
             name=preset.name, quality=default, plugin=plugin, declared_fixed=preset.fixed_bytes,
