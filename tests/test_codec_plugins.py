@@ -255,3 +255,22 @@ def test_any_knob_codec_becomes_a_thumbnail_codec_that_reaches_002_bpp(tmp_path)
     preset = tmp_path / "thumb-toy.yaml"
     preset.write_text("name: thumb-toy\nkind: thumbnail\noptions: {base: hevc, scales: [4, 8]}\n")
     assert get_codec(str(preset)).encode_report(image, 0.02).info["thumbnail"] in ([192, 128], [96, 64])
+
+
+def test_a_local_checkpoint_gives_the_weights_it_holds(tmp_path):
+    import torch
+
+    from aigi_scd.codec import get_codec
+
+    random = get_codec("compressai-random")
+    torch.save(random.spec.network(1).state_dict(), tmp_path / "weights.pth.tar")
+    preset = tmp_path / "mine.yaml"
+    preset.write_text(
+        "name: mine\nkind: compressai\nid: 200\n"
+        f"options: {{model: bmshj2018-factorized, checkpoint: {tmp_path / 'weights.pth.tar'}, qualities: [1]}}\n"
+    )
+    mine = get_codec(str(preset))
+    image = Image.open(kodak_dir() / "kodim05.png").convert("RGB").crop((0, 0, 128, 96))
+    data = mine.encode_at(image, 1)
+    assert data[:2] == b"\xca\xc8" and data[2:] == random.encode_at(image, 1)[2:]  # same network, another id
+    assert np.array_equal(np.asarray(mine.decode(data)), np.asarray(random.decode(random.encode_at(image, 1))))
