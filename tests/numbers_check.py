@@ -25,7 +25,7 @@ import yaml
 from scipy import stats
 
 from aigi_scd.bench.results import MIN_CI_IMAGES
-from aigi_scd.bench.tables import ORACLE_MARK, SEMANTIC_HEADERS
+from aigi_scd.bench.tables import ORACLE_MARK, SEMANTIC_HEADERS, UNVERIFIED_MARK
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*")
 BOUND = re.compile(r"^(threshold|min_\w+|max_\w+)$")
@@ -263,7 +263,7 @@ def check_common(facts: Facts, title: str, headers: list[str], rows: list[list[s
         if not shared:
             assert row[0] == "every codec" and row[2].startswith("0: ") and set(row[3:]) == {"–"}, row
             continue
-        codec = row[0].removesuffix(ORACLE_MARK)
+        codec = row[0].removesuffix(UNVERIFIED_MARK).removesuffix(ORACLE_MARK)
         sub = at[(at["codec"] == codec) & (at["status"] == "ok")]
         mask = [(s, k) in shared for s, k in zip(sub["source"], sub["key"], strict=True)]
         both = sub[pd.Series(mask, index=sub.index, dtype=bool)]
@@ -284,9 +284,9 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
     mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
     assert int(match["images"]) == mine[["source", "key"]].drop_duplicates().shape[0]
     column_of = {header: column for column, header in SEMANTIC_HEADERS.items()}  # e.g. "object recall ↑"
-    metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[4:-2]]
-    rows = [[r[0].removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
-    assert headers[:4] == ["codec", "target bpp", "bpp", "reached"] and headers[-2:] == ["enc s", "dec s"]
+    metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[5:-2]]
+    rows = [[r[0].removesuffix(UNVERIFIED_MARK).removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
+    assert headers[:5] == ["codec", "target bpp", "bpp", "reached", "fixed B"] and headers[-2:] == ["enc s", "dec s"]
     assert {(r[0], float(r[1])) for r in rows} == set(zip(mine["codec"], mine["target_bpp"], strict=True))
     for row in rows:
         sub = mine[(mine["codec"] == row[0]) & (mine["target_bpp"] == float(row[1]))]
@@ -301,7 +301,9 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
             assert row[2] == "unreachable" and set(row[4:]) == {"–"}
             continue
         assert close(row[2], ok["bpp"].mean())
-        for metric, cell in zip(metrics, row[4:-2], strict=True):
+        fixed = pd.to_numeric(ok["fixed_bytes"], errors="coerce").dropna()
+        assert row[4] == ("–" if fixed.empty else f"{fixed.mean():.0f}"), (row[:2], row[4])
+        for metric, cell in zip(metrics, row[5:-2], strict=True):
             check_cell(cell, ok[metric], len(ok), (row[:2], metric))
         assert close(row[-2], ok["encode_seconds"].mean()) and close(row[-1], ok["decode_seconds"].mean())
 

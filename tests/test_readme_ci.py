@@ -37,3 +37,10 @@ def test_ci_installs_the_browser_itself_then_runs_the_readme_line():
     assert update < install < run  # apt's lists first, then the packages, then the tests
     result = subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_ci_installs_the_programs_behind_the_command_codec_tests_and_compressai():
+    script = (REPO / ".ci" / "run").read_text()
+    assert "apt-get install -y -q chromium chromium-driver libjxl-tools" in script
+    assert "command -v cjxl && command -v djxl" in script
+    assert "pip install --no-deps compressai==" in readme_commands()[1]

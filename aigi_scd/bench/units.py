@@ -102,6 +102,8 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
         "decode_seconds": result.get("decode_seconds"),
         "bitstream_sha256": result.get("bitstream_sha256"),
         ORIGINAL: sha256(item.data),
+        "fixed_bytes": result.get("fixed_bytes"),
+        "decode_verified": result.get("decode_verified"),
         "error": result.get("error") if result["status"] != "ok" else None,
         **row_fields(unit.environment),
         **semantic_fidelity.empty_scores(),
@@ -131,8 +133,8 @@ def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targ
         for source in sources
         for shard in source.shards
         for codec in codecs
-        if source.kind == "aigi" or not codec.preset.oracle
-        for target in targets
+        if (source.kind == "aigi" or not codec.preset.oracle) and (codec.sets is None or source.name in codec.sets)
+        for target in codec.targets(targets)
     ]
 
 

@@ -33,6 +33,15 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     "misc downloads its models on first use (Qwen2.5-VL-7B, CLIPSeg, SDXL); misc-offline needs none.",
 )
 @click.option(
+    "--results",
+    "results_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of results made elsewhere to score as a codec (repeatable): RESULTS/<target>/<key>.<ext> "
+    "bitstreams beside <key>.png reconstructions, optional RESULTS/codec.yaml (name, decoder to re-check them); "
+    "see docs/codecs.md. With --results alone, --codecs defaults to none.",
+)
+@click.option(
     "--bpp",
     "bpp_spec",
     default="0.02,0.03,0.05",
@@ -89,6 +98,7 @@ def compress(
     image_dirs,
     out,
     codecs_spec,
+    results_dirs,
     bpp_spec,
     metrics_spec,
     anchor,
@@ -105,6 +115,7 @@ def compress(
     aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
     aigi-scd compress --images ../shared/data/kodak --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
         --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
+    aigi-scd compress --images kodak --codecs thumb-hevc --results perco-results/ --metrics offline --out out/k
     torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 
     \b
@@ -128,7 +139,9 @@ def compress(
     from aigi_scd.bench.tables import screen_summary
 
     targets = parse_targets(bpp_spec)  # the cheap checks first: a typo stops the command before any file is read
-    codecs = parse_codecs(codecs_spec)
+    if results_dirs and click.get_current_context().get_parameter_source("codecs_spec").name == "DEFAULT":
+        codecs_spec = ""  # results made elsewhere alone
+    codecs = parse_codecs(codecs_spec, list(results_dirs))
     metrics = resolve_metrics(metrics_spec)
     sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
     command = reproduce_command(click.get_current_context(), leave_out=("workers", "device", "batch_size", "quiet"))

@@ -14,6 +14,10 @@ the final `speed` from the level the scout found, corrected by the size ratio be
 measured on the first final encode (the next scouts only while a redone one underfills). Encodes are
 cached by (scale, level, speed), so a MISC encode that asks again with a larger budget (after shortening
 its text) reuses them. benchmarks/bench_codec.py measures it against the search it replaced.
+
+The encoder is AV1 by default; any other (``encoder(thumbnail, quality, speed) -> file``, ``decoder(file) ->
+image``, its `qualities` lowest first) takes the same search: HEVC, JPEG XL, a CompressAI model, a plugin.
+An encoder without a speed setting ignores it (give ``search_speed == speed``: one pass).
 """
 
 from __future__ import annotations
@@ -100,9 +104,14 @@ class ThumbnailChoice:
 
     size: tuple[int, int]  # thumbnail width, height
     quality: int
-    avif: bytes  # the complete AVIF file
+    avif: bytes  # the complete file the encoder wrote (AVIF for the default AV1 encoder)
     counted: int  # bytes this encode costs in the caller's file
     psnr: float  # of the reconstruction upscaled to the original size
+
+    @property
+    def data(self) -> bytes:
+        """The encoder's file, whatever its format."""
+        return self.avif
 
 
 def thumbnail_sizes(width: int, height: int, scales: Sequence[float]) -> list[tuple[int, int]]:
@@ -118,7 +127,7 @@ def thumbnail_sizes(width: int, height: int, scales: Sequence[float]) -> list[tu
 class ThumbnailSearch:
     """The thumbnail encodes of one image, searched for the best one under a budget (cached across budgets).
 
-    ``counted(avif_file, thumb_size)`` is what an encode costs in the caller's file. Among the scales,
+    ``counted(file, thumb_size)`` is what an encode costs in the caller's file. Among the scales,
     encodes that fill at least `min_fill` of the budget are preferred, so files land within 90–100% of
     their target wherever some scale allows it; among those, the best PSNR after upscaling wins.
     """
@@ -135,6 +144,9 @@ class ThumbnailSearch:
         min_fill: float = 0.9,
         max_quality: int = 100,
         patience: int = 2,
+        encoder: Callable[[Image.Image, int, int], bytes] = encode_avif,
+        decoder: Callable[[bytes], Image.Image] = decode_avif,
+        qualities: Sequence[int] | None = None,
     ):
         self.image = image
         self.original = np.asarray(image)
@@ -145,7 +157,8 @@ class ThumbnailSearch:
         self.finalists = finalists
         self.min_fill = min_fill
         self.patience = patience
-        self.levels = av1_quality_levels(max_quality)
+        self.levels = av1_quality_levels(max_quality) if qualities is None else list(qualities)
+        self.encoder, self.decoder = encoder, decoder
         self._thumbs: dict[tuple[int, int], Image.Image] = {}
         self._files: dict[tuple[tuple[int, int], int, int], bytes] = {}
         self._choices: dict[tuple[tuple[int, int], int, int], ThumbnailChoice] = {}
@@ -157,7 +170,7 @@ class ThumbnailSearch:
         if key not in self._files:
             if size not in self._thumbs:
                 self._thumbs[size] = resize(self.image, size)
-            self._files[key] = encode_avif(self._thumbs[size], self.levels[level], speed)
+            self._files[key] = self.encoder(self._thumbs[size], self.levels[level], speed)
             self.encodes += 1
         return self._files[key]
 
@@ -168,7 +181,7 @@ class ThumbnailSearch:
         key = (size, level, speed)
         if key not in self._choices:
             data = self._file(size, level, speed)
-            recon = resize(decode_avif(data), self.image.size)
+            recon = resize(self.decoder(data), self.image.size)
             self._choices[key] = ThumbnailChoice(
                 size, self.levels[level], data, self.counted(data, size), psnr(self.original, np.asarray(recon))
             )

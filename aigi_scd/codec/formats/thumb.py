@@ -15,7 +15,7 @@ from PIL import Image
 
 from aigi_scd.codec.base import CodecBase, Encoded
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
-from aigi_scd.codec.formats.av1 import decode_avif, resize
+from aigi_scd.codec.formats.av1 import CONTAINER_BYTES, decode_avif, resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.misc.pixel import DEFAULT_SCALES
 from aigi_scd.codec.ratecontrol import ThumbnailSearch
@@ -59,7 +59,8 @@ class ThumbAvifCodec(CodecBase):
 
             size = (max(1, round(width / self.default_scale)), max(1, round(height / self.default_scale)))
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
-            return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
+            info = {"thumbnail": list(size), "quality": self.quality, "fixed_bytes": CONTAINER_BYTES + SIZE_BOX_BYTES}
+            return Encoded(data, width, height, info)
         budget = budget_bytes(target_bpp, width, height)
         search = self.thumbnail_search(image)
         choice = search.fit(budget)
@@ -76,6 +77,7 @@ class ThumbAvifCodec(CodecBase):
                 "quality": choice.quality,
                 "psnr_estimate": choice.psnr,
                 "encodes": search.encodes,
+                "fixed_bytes": CONTAINER_BYTES + SIZE_BOX_BYTES,
             },
         )
 

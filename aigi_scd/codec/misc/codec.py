@@ -111,7 +111,7 @@ class MiscCodec(CodecBase):
                     break  # the text alone fills the file: it is worth more than a sliver of pixels
             choice = search.fit(budget - fixed)
             if choice is not None:
-                sections["pixel"] = pixel_layer.pack(choice.avif)
+                sections["pixel"] = pixel_layer.payload(choice.data, self.pixel)
                 break
         if choice is None:
             if text_only is None:
@@ -133,6 +133,7 @@ class MiscCodec(CodecBase):
             "thumbnail": list(choice.size) if choice else None,
             "quality": choice.quality if choice else None,
             "pixel_encodes": search.encodes,
+            "fixed_bytes": len(data) - sum(len(payload) for payload in sections.values()),
             "notes": full.notes,
         }
         return Encoded(data, width, height, info)
@@ -147,7 +148,7 @@ class MiscCodec(CodecBase):
         sections = parsed.sections
         semantics = Semantics.deserialize(decode_text(sections["semantic"])) if "semantic" in sections else Semantics()
         maps = decode_maps(sections["maps"]) if "maps" in sections else None
-        thumb = pixel_layer.unpack(sections["pixel"]) if "pixel" in sections else None
+        thumb = pixel_layer.unpack(sections["pixel"], self.pixel) if "pixel" in sections else None
         settings = DecoderSettings.from_bytes(sections["decoder"]) if "decoder" in sections else None
         return self.decoder.decode(
             size=(parsed.width, parsed.height), semantics=semantics, maps=maps, thumbnail=thumb, settings=settings
