@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image
@@ -68,21 +69,39 @@ def score_one(score: ScoreSpec, reconstruction: bytes | Image.Image, data: bytes
 def encode_one(
     spec: str, target: float, key: str, data: bytes, prompt: dict | None, score: ScoreSpec | None = None
 ) -> dict[str, Any]:
-    """Compress and decompress one original (and score it with `score`); the result says ok, unreachable or
-    error and never raises for a per-image problem (a codec whose models cannot load raises
-    ModelUnavailableError: the run must stop)."""
-    result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
+    """Compress and decompress one original at one target (and score it with `score`): see :func:`encode_targets`."""
+    return encode_targets(spec, (target,), key, data, prompt, score)[0]
+
+
+def encode_targets(
+    spec: str,
+    targets: Sequence[float],
+    key: str,
+    data: bytes,
+    prompt: dict | None,
+    score: ScoreSpec | None = None,
+) -> list[dict[str, Any]]:
+    """Compress and decompress one original at every target (and score each reconstruction with `score`), one
+    result per target. The encodes share one image cache (:func:`aigi_scd.codec.base.image_work`), so the work a
+    codec's targets have in common (a thumbnail search's encodes, a semantic layer) is done once, and each file is
+    the one an encode of its own would write. A result says ok, unreachable or error and never raises for a
+    per-image problem (a codec whose models cannot load raises ModelUnavailableError: the run must stop)."""
     try:
         image = load_rgb(data, f"original {key}")
     except ImageInputError as exc:  # an unreadable original: recorded with its reason, the rest of the unit goes on
-        result["error"] = str(exc)
-        return result
+        return [{"key": key, "status": "error", "error": str(exc), "min_bpp": None} for _ in targets]
+    codec = codec_for(spec)
+    cache: dict[str, Any] = {}
+    return [_encode(codec, spec, image, target, key, prompt, score, cache) for target in targets]
+
+
+def _encode(codec, spec, image, target, key, prompt, score, cache) -> dict[str, Any]:
+    result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
     width, height = image.size
     result.update(width=width, height=height)
-    codec = codec_for(spec)
     start = time.perf_counter()
     try:
-        encoded = codec.encode_report(image, target, prompt=prompt)
+        encoded = codec.encode_report(image, target, prompt=prompt, image_cache=cache)
     except TargetUnreachableError as exc:
         result.update(status="unreachable", min_bpp=exc.min_bpp, error=str(exc))
         result["encode_seconds"] = time.perf_counter() - start

@@ -13,7 +13,9 @@ thumbnail first, until quality has fallen `patience` times past its peak; the be
 the final `speed` from the level the scout found, corrected by the size ratio between the two speeds
 measured on the first final encode (the next scouts only while a redone one underfills). Encodes are
 cached by (scale, level, speed), so a MISC encode that asks again with a larger budget (after shortening
-its text) reuses them. benchmarks/bench_codec.py measures it against the search it replaced.
+its text) reuses them, and so do the encodes of the same image at other targets (:meth:`ThumbnailSearch.new_encode`
+between them: each target's file is then the one a search of its own would choose, from shared encodes).
+benchmarks/bench_codec.py measures it against the search it replaced.
 """
 
 from __future__ import annotations
@@ -151,6 +153,13 @@ class ThumbnailSearch:
         self._choices: dict[tuple[tuple[int, int], int, int], ThumbnailChoice] = {}
         self._scout_level: dict[tuple[int, int], int] = {}
         self.encodes = 0  # AV1 encodes run so far (for benchmarks)
+
+    def new_encode(self) -> ThumbnailSearch:
+        """Start another file of the same image (another target): the hints earlier searches left (the level each
+        scale's scout found) are dropped, the encodes are kept, so the next :meth:`fit` makes exactly the choice a
+        fresh search would make, paying only for the encodes no earlier target ran."""
+        self._scout_level.clear()
+        return self
 
     def _file(self, size: tuple[int, int], level: int, speed: int) -> bytes:
         key = (size, level, speed)

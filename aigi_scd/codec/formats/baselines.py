@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.formats.av1 import decode_avif, encode_avif
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
@@ -35,7 +35,8 @@ class QualityCodec(CodecBase):
             data = self._save(image, self.quality)
             return Encoded(data, width, height, {"quality": self.quality})
         budget = budget_bytes(target_bpp, width, height)
-        sizes: dict[int, bytes] = {}
+        # files by quality, shared with the image's other targets: the search for each is the same, its probes cached
+        sizes: dict[int, bytes] = image_work(side, self.name, dict)[0]
 
         def size_at(q: int) -> int:
             if q not in sizes:

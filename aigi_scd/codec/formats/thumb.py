@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.formats.av1 import decode_avif, resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
@@ -61,7 +61,10 @@ class ThumbAvifCodec(CodecBase):
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
             return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
         budget = budget_bytes(target_bpp, width, height)
-        search = self.thumbnail_search(image)
+        search, shared = image_work(side, self.name, lambda: self.thumbnail_search(image))
+        if shared:
+            search.new_encode()  # another target of the same image: its encodes are reused, the choice is its own
+        before = search.encodes
         choice = search.fit(budget)
         if choice is None:
             smallest = bpp(search.smallest_cost(), width, height)
@@ -75,7 +78,7 @@ class ThumbAvifCodec(CodecBase):
                 "thumbnail": list(choice.size),
                 "quality": choice.quality,
                 "psnr_estimate": choice.psnr,
-                "encodes": search.encodes,
+                "encodes": search.encodes - before,  # AV1 encodes run for this file (an earlier target's are reused)
             },
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.misc import pixel as pixel_layer
@@ -87,17 +87,27 @@ class MiscCodec(CodecBase):
         """The pixel layer's search for this image (cached across the shortening steps of one encode)."""
         return pixel_layer.search(image, self.pixel)
 
-    def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
-        image = to_rgb8(image)
-        width, height = image.size
-        target = self.default_bpp if target_bpp is None else target_bpp
-        budget = budget_bytes(target, width, height)
+    def _analyse(self, image: Image.Image, side: dict[str, Any]) -> tuple:
+        """The semantic layer (fitted to the decoder's text encoders, with the cuts made), its region maps and the
+        pixel layer's search: everything an encode needs before the budget matters."""
         full = self.semantic.describe(image, prompt=side.get("prompt"))
         cuts = []
         if getattr(self.decoder, "reads_text", False) and not full.is_empty:
             full, cuts = self.decoder.fit_semantics(full)
         maps = self.regions.maps(image, full) if getattr(self.decoder, "reads_maps", False) else None
-        search = self.pixel_search(image)
+        return full, cuts, maps, self.pixel_search(image)
+
+    def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
+        image = to_rgb8(image)
+        width, height = image.size
+        target = self.default_bpp if target_bpp is None else target_bpp
+        budget = budget_bytes(target, width, height)
+        # What does not depend on the target (the semantic layer, its maps, the pixel layer's encodes) is made once
+        # for all targets of an image when the caller keeps an image cache.
+        (full, cuts, maps, search), shared = image_work(side, self.name, lambda: self._analyse(image, side))
+        if shared:
+            search.new_encode()
+        before = search.encodes
         text_only = None  # the longest semantic layer that fits alone: valid for a decoder that paints from text
         choice = None
         for semantics in shortened(full):
@@ -132,7 +142,7 @@ class MiscCodec(CodecBase):
             "maps": len(sections.get("maps", b"")) and len(semantics.objects),
             "thumbnail": list(choice.size) if choice else None,
             "quality": choice.quality if choice else None,
-            "pixel_encodes": search.encodes,
+            "pixel_encodes": search.encodes - before,  # run for this file (an earlier target's are reused)
             "notes": full.notes,
         }
         return Encoded(data, width, height, info)
