@@ -94,7 +94,13 @@ class TreeMemory(threading.Thread):
         self.by_role: dict[str, int] = {}  # peak RSS of one process of each role
         self.pss_by_role: dict[str, int] = {}  # peak PSS of one process of each role
         self.seen: set[int] = set()
+        self.cpu_by_pid: dict[int, float] = {}  # the last user + system seconds seen of every process of the tree
         self.done = threading.Event()
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the whole tree (each process as last sampled: at most one interval short per process)."""
+        return sum(self.cpu_by_pid.values())
 
     @property
     def processes(self) -> int:
@@ -126,6 +132,11 @@ class TreeMemory(threading.Thread):
                 one_rss, one_pss = smaps_rollup(process.pid)
                 if not one_rss:
                     continue
+                try:
+                    times = process.cpu_times()
+                    self.cpu_by_pid[process.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
                 self.seen.add(process.pid)
                 if process.pid not in roles:
                     roles[process.pid] = self.role(process)

@@ -86,7 +86,11 @@ def candidates() -> dict[str, dict[str, Metric]]:
             "pytorch-msssim": fast_metrics.ms_ssim_y,
         },
         "gmsd": {"pyiqa": py("gmsd"), "piq": lambda a, b: piq.gmsd(a, b, data_range=1.0, reduction="none")},
-        "fsim": {"pyiqa": py("fsim"), "piq": lambda a, b: piq.fsim(a, b, data_range=1.0, reduction="none")},
+        "fsim": {
+            "pyiqa": py("fsim"),
+            "pyiqa, filters built once per size": fast_metrics.fsim,
+            "piq": lambda a, b: piq.fsim(a, b, data_range=1.0, reduction="none"),
+        },
         "vsi": {"pyiqa": py("vsi"), "piq": fast_metrics.vsi},
         "nlpd": {"pyiqa": py("nlpd")},
         "piqe": {"pyiqa": py("piqe")},

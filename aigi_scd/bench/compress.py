@@ -8,7 +8,7 @@ Layout under the output folder (a build folder, or ``--out`` for image folders):
 
 A unit is one (codec, target, source shard). Encoding runs in a pool of CPU processes; on the CPU each worker
 also scores the image it decoded, on an accelerator the main process scores in batches sized by pixels. The
-work is one task per (codec, image) for every target (``bench/compressor.py``), and each finished image is kept
+work is one task per image for every codec and target (``bench/compressor.py``), and each finished image is kept
 in its unit's journal at once (``compressed/<codec>-<target>/<source>-NNNNN.partial/``, merged into the tar and
 stats file when the unit's last image is in), so an interrupt loses only the images in flight. Work streams:
 originals are read one at a time, so memory does not grow with the number or size of the images. Under a

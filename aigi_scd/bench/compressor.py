@@ -1,8 +1,9 @@
 """The Compressor: the units of one `compress` call through a pool of worker processes, each finished image kept in
 its unit's journal as it comes, each unit written (tar, then stats file) when its last image is in.
 
-The work of a shard goes out as one task per (codec, image) for all the targets of the run, so what the targets
-share (a thumbnail search's encodes, a semantic layer) is done once (``bench/encode_worker.py``); an interrupt or a
+The work of a shard goes out as one task per image for all the codecs and targets of the run, so what they share
+(a thumbnail search's encodes, across targets and between MISC's pixel layer and thumb-avif; a semantic layer) is
+done once (``bench/encode_worker.py``); an interrupt or a
 kill loses only the images in flight (``bench/journal.py``), and a rerun says how many it kept.
 """
 
@@ -67,7 +68,7 @@ class OpenUnit:
 
 @dataclass
 class Task:
-    """One (codec, image) on its way: every target it still owes (encoding), or one stored sample (rescoring)."""
+    """One image on its way: every codec and target it still owes (encoding), or one stored sample (rescoring)."""
 
     opens: list[OpenUnit]
     index: int  # the image's place in its shard
@@ -84,8 +85,9 @@ class Task:
 class Compressor:
     """Runs the units of one `compress` call: streaming, pool, scoring, journaled writing, resume, ranks.
 
-    The work of a shard goes out as one task per (codec, image) for all the targets of the run, so what the
-    targets share (a thumbnail search's encodes, a semantic layer) is done once. Each finished image goes to its
+    The work of a shard goes out as one task per image for all the codecs and targets of the run, so what they
+    share (a thumbnail search's encodes, across targets and between MISC's pixel layer and thumb-avif, a semantic
+    layer) is done once. Each finished image goes to its
     unit's journal at once (one part file per image and target), so an interrupt loses only the images in flight;
     a unit becomes its tar and stats file when its last image is in. Memory is bounded by the work in flight
     (two tasks per worker), never by a unit's or a set's size: originals are read one at a time.
@@ -285,28 +287,26 @@ class Compressor:
     # -- encoding and rescoring -------------------------------------------------------------------------------
 
     def _encode_shard(self, opens: list[OpenUnit]) -> None:
-        """Every unit of one source shard, reading each original once: one task per codec and image, for the
-        targets whose journal does not hold that image yet."""
+        """Every unit of one source shard, reading each original once: one task per image, for the codecs and targets
+        whose journal does not hold that image yet."""
         for opened in opens:
             opened.unit.stats.unlink(missing_ok=True)  # the unit is redone: it no longer counts as finished,
             opened.unit.tar.unlink(missing_ok=True)  # and its old files leave the dataset until the new ones are in
-        by_codec: dict[str, list[OpenUnit]] = {}
-        for opened in opens:
-            by_codec.setdefault(opened.unit.codec.spec, []).append(opened)
         if all(o.journal.complete for o in opens):
             return
         for index, item in enumerate(opens[0].unit.shard.iter_items()):
-            for spec, group in by_codec.items():
-                owed = [o for o in group if index not in o.journal.done]
-                if not owed:
-                    continue
-                targets = [o.unit.target for o in owed]
-                if self.pool is not None and spec not in self.in_process:
-                    args = (spec, targets, item.key, item.data, item.prompt, self.score_spec)
-                    work: Future | list = self.pool.submit(encode_worker.encode_targets, *args)
-                else:
-                    work = encode_worker.encode_targets(spec, targets, item.key, item.data, item.prompt)
-                self._submit(Task(owed, index, item, work))
+            owed = [o for o in opens if index not in o.journal.done]
+            pooled = [o for o in owed if self.pool is not None and o.unit.codec.spec not in self.in_process]
+            here = [o for o in owed if o not in pooled]
+            if pooled:  # one task per image for every pooled codec and target: they share the image's work
+                jobs = [(o.unit.codec.spec, o.unit.target) for o in pooled]
+                args = (jobs, item.key, item.data, item.prompt, self.score_spec)
+                self._submit(Task(pooled, index, item, self.pool.submit(encode_worker.encode_image, *args)))
+            if here:
+                jobs = [(o.unit.codec.spec, o.unit.target) for o in here]
+                self._submit(
+                    Task(here, index, item, encode_worker.encode_image(jobs, item.key, item.data, item.prompt))
+                )
         self._drain()
 
     def _rescore(self, opened: OpenUnit) -> None:

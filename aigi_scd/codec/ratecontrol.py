@@ -14,7 +14,9 @@ the final `speed` from the level the scout found, corrected by the size ratio be
 measured on the first final encode (the next scouts only while a redone one underfills). Encodes are
 cached by (scale, level, speed), so a MISC encode that asks again with a larger budget (after shortening
 its text) reuses them, and so do the encodes of the same image at other targets (:meth:`ThumbnailSearch.new_encode`
-between them: each target's file is then the one a search of its own would choose, from shared encodes).
+between them: each target's file is then the one a search of its own would choose, from shared encodes) and the
+searches of other codecs on the same image (:class:`ThumbnailEncodes`: MISC's pixel layer and thumb-avif encode the
+same thumbnails).
 benchmarks/bench_codec.py measures it against the search it replaced.
 """
 
@@ -117,6 +119,39 @@ def thumbnail_sizes(width: int, height: int, scales: Sequence[float]) -> list[tu
     return sizes
 
 
+THUMBNAIL_ENCODES = "av1-thumbnails"  # the image cache's entry (codec/base.py: image_work) for ThumbnailEncodes
+
+
+class ThumbnailEncodes:
+    """The thumbnails of one image and their AV1 encodes, shared by every search on that image: MISC's pixel layer
+    and thumb-avif resize with the same Lanczos filter and encode with the same AV1 encoder, so their searches, at
+    every target, can share one store (an encode is the same bytes whoever asks for it)."""
+
+    def __init__(self, image: Image.Image):
+        self.image = image
+        self.original = np.asarray(image)
+        self.thumbs: dict[tuple[int, int], Image.Image] = {}
+        self.files: dict[tuple[tuple[int, int], int, int], bytes] = {}  # (size, quality, speed) → AVIF file
+        self.psnr: dict[tuple[tuple[int, int], int, int], float] = {}  # of that file upscaled to the image's size
+
+    def file(self, size: tuple[int, int], quality: int, speed: int) -> tuple[bytes, bool]:
+        """The AVIF file of the thumbnail of `size` at `quality` and `speed`, and whether it was encoded now."""
+        key = (size, quality, speed)
+        if key in self.files:
+            return self.files[key], False
+        if size not in self.thumbs:
+            self.thumbs[size] = resize(self.image, size)
+        self.files[key] = encode_avif(self.thumbs[size], quality, speed)
+        return self.files[key], True
+
+    def reconstruction_psnr(self, size: tuple[int, int], quality: int, speed: int) -> float:
+        key = (size, quality, speed)
+        if key not in self.psnr:
+            recon = resize(decode_avif(self.file(size, quality, speed)[0]), self.image.size)
+            self.psnr[key] = psnr(self.original, np.asarray(recon))
+        return self.psnr[key]
+
+
 class ThumbnailSearch:
     """The thumbnail encodes of one image, searched for the best one under a budget (cached across budgets).
 
@@ -137,9 +172,10 @@ class ThumbnailSearch:
         min_fill: float = 0.9,
         max_quality: int = 100,
         patience: int = 2,
+        encodes: ThumbnailEncodes | None = None,
     ):
         self.image = image
-        self.original = np.asarray(image)
+        self.store = ThumbnailEncodes(image) if encodes is None else encodes  # shared with other searches on image
         self.counted = counted
         self.sizes = thumbnail_sizes(*image.size, scales)
         self.speed = speed
@@ -148,8 +184,6 @@ class ThumbnailSearch:
         self.min_fill = min_fill
         self.patience = patience
         self.levels = av1_quality_levels(max_quality)
-        self._thumbs: dict[tuple[int, int], Image.Image] = {}
-        self._files: dict[tuple[tuple[int, int], int, int], bytes] = {}
         self._choices: dict[tuple[tuple[int, int], int, int], ThumbnailChoice] = {}
         self._scout_level: dict[tuple[int, int], int] = {}
         self.encodes = 0  # AV1 encodes run so far (for benchmarks)
@@ -162,13 +196,9 @@ class ThumbnailSearch:
         return self
 
     def _file(self, size: tuple[int, int], level: int, speed: int) -> bytes:
-        key = (size, level, speed)
-        if key not in self._files:
-            if size not in self._thumbs:
-                self._thumbs[size] = resize(self.image, size)
-            self._files[key] = encode_avif(self._thumbs[size], self.levels[level], speed)
-            self.encodes += 1
-        return self._files[key]
+        data, made = self.store.file(size, self.levels[level], speed)
+        self.encodes += made
+        return data
 
     def _cost(self, size: tuple[int, int], level: int, speed: int) -> int:
         return self.counted(self._file(size, level, speed), size)
@@ -177,9 +207,9 @@ class ThumbnailSearch:
         key = (size, level, speed)
         if key not in self._choices:
             data = self._file(size, level, speed)
-            recon = resize(decode_avif(data), self.image.size)
+            quality = self.levels[level]
             self._choices[key] = ThumbnailChoice(
-                size, self.levels[level], data, self.counted(data, size), psnr(self.original, np.asarray(recon))
+                size, quality, data, self.counted(data, size), self.store.reconstruction_psnr(size, quality, speed)
             )
         return self._choices[key]
 

@@ -18,7 +18,7 @@ from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.formats.av1 import decode_avif, resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.misc.pixel import DEFAULT_SCALES
-from aigi_scd.codec.ratecontrol import ThumbnailSearch
+from aigi_scd.codec.ratecontrol import THUMBNAIL_ENCODES, ThumbnailEncodes, ThumbnailSearch
 
 SIZE_BOX = b"oisz"
 SIZE_BOX_BYTES = 12
@@ -61,7 +61,8 @@ class ThumbAvifCodec(CodecBase):
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
             return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
         budget = budget_bytes(target_bpp, width, height)
-        search, shared = image_work(side, self.name, lambda: self.thumbnail_search(image))
+        encodes = image_work(side, THUMBNAIL_ENCODES, lambda: ThumbnailEncodes(image))[0]
+        search, shared = image_work(side, self.name, lambda: self.thumbnail_search(image, encodes))
         if shared:
             search.new_encode()  # another target of the same image: its encodes are reused, the choice is its own
         before = search.encodes
@@ -82,8 +83,9 @@ class ThumbAvifCodec(CodecBase):
             },
         )
 
-    def thumbnail_search(self, image: Image.Image) -> ThumbnailSearch:
-        """The rate control for one image: the best scale and quality under a byte budget."""
+    def thumbnail_search(self, image: Image.Image, encodes: ThumbnailEncodes | None = None) -> ThumbnailSearch:
+        """The rate control for one image: the best scale and quality under a byte budget (`encodes`: the image's
+        thumbnail encodes, shared with other searches on it)."""
         return ThumbnailSearch(
             image,
             lambda avif, size: len(avif) + SIZE_BOX_BYTES,
@@ -91,6 +93,7 @@ class ThumbAvifCodec(CodecBase):
             speed=self.speed,
             search_speed=self.search_speed,
             finalists=self.finalists,
+            encodes=encodes,
         )
 
     def decode(self, data: bytes) -> Image.Image:

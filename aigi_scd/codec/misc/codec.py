@@ -24,6 +24,7 @@ from aigi_scd.codec.misc.bitstream import MiscFile, Reader, parse, write_varint
 from aigi_scd.codec.misc.mapcode import decode_maps, encode_maps
 from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 from aigi_scd.codec.misc.textcode import decode_text, encode_text
+from aigi_scd.codec.ratecontrol import THUMBNAIL_ENCODES, ThumbnailEncodes
 
 
 def shortened(semantics: Semantics):
@@ -83,9 +84,10 @@ class MiscCodec(CodecBase):
     def _size(self, width: int, height: int, sections: dict[str, bytes]) -> int:
         return len(MiscFile(self.codec_id, width, height, sections).to_bytes())
 
-    def pixel_search(self, image: Image.Image):
-        """The pixel layer's search for this image (cached across the shortening steps of one encode)."""
-        return pixel_layer.search(image, self.pixel)
+    def pixel_search(self, image: Image.Image, encodes=None):
+        """The pixel layer's search for this image (cached across the shortening steps of one encode; `encodes`: the
+        image's thumbnail encodes, shared with other searches on it)."""
+        return pixel_layer.search(image, self.pixel, encodes)
 
     def _analyse(self, image: Image.Image, side: dict[str, Any]) -> tuple:
         """The semantic layer (fitted to the decoder's text encoders, with the cuts made), its region maps and the
@@ -95,7 +97,8 @@ class MiscCodec(CodecBase):
         if getattr(self.decoder, "reads_text", False) and not full.is_empty:
             full, cuts = self.decoder.fit_semantics(full)
         maps = self.regions.maps(image, full) if getattr(self.decoder, "reads_maps", False) else None
-        return full, cuts, maps, self.pixel_search(image)
+        encodes = image_work(side, THUMBNAIL_ENCODES, lambda: ThumbnailEncodes(image))[0]
+        return full, cuts, maps, self.pixel_search(image, encodes)
 
     def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
         image = to_rgb8(image)

@@ -10,7 +10,7 @@ from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.formats.av1 import Av1Image, decode_avif, join_avif, split_avif
 from aigi_scd.codec.image import MAX_SIDE
 from aigi_scd.codec.misc.bitstream import Reader, write_varint
-from aigi_scd.codec.ratecontrol import ThumbnailSearch
+from aigi_scd.codec.ratecontrol import ThumbnailEncodes, ThumbnailSearch
 
 FORMAT_AV1 = 1
 DEFAULT_SCALES = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0)
@@ -57,8 +57,9 @@ def section_cost(avif: bytes) -> int:
     return payload + len(write_varint(payload))
 
 
-def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
-    """The pixel layer's thumbnail search for one image; ``.fit(budget)`` may be called for several budgets."""
+def search(image: Image.Image, options: PixelOptions, encodes: ThumbnailEncodes | None = None) -> ThumbnailSearch:
+    """The pixel layer's thumbnail search for one image; ``.fit(budget)`` may be called for several budgets
+    (`encodes`: the image's thumbnail encodes, shared with other searches on it)."""
     return ThumbnailSearch(
         image,
         lambda avif, size: section_cost(avif),
@@ -67,4 +68,5 @@ def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
         search_speed=options.search_speed,
         finalists=options.finalists,
         min_fill=options.min_fill,
+        encodes=encodes,
     )
