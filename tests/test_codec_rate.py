@@ -153,3 +153,15 @@ def test_one_image_cache_for_every_codec_and_target_writes_the_files_of_separate
     assert any(isinstance(v[0], bytes) for v in alone.values())
     thumbs = [k for k in alone if k[0] in ("misc-offline", "thumb-avif")]
     assert sum(shared[k][1] for k in thumbs) < 0.9 * sum(alone[k][1] for k in thumbs)  # AV1 encodes run (100 → 82)
+
+
+def test_the_searchs_integer_psnr_is_the_float_psnr_bit_for_bit():
+    from aigi_scd.codec.formats.av1 import psnr
+    from aigi_scd.codec.ratecontrol import exact_psnr
+
+    rng = np.random.default_rng(7)
+    for shape in ((512, 768, 3), (33, 17, 3), (1024, 1024, 3)):
+        a = rng.integers(0, 256, shape, dtype=np.uint8)
+        b = np.clip(a.astype(int) + rng.integers(-40, 41, shape), 0, 255).astype(np.uint8)
+        for x, y in ((a, b), (a, 255 - a), (a, a)):
+            assert exact_psnr(x.astype(np.int16), y) == psnr(x, y)

@@ -115,6 +115,24 @@ def test_ms_ssim_is_rgb_ms_ssim_as_compressai_reports_it_and_ms_ssim_y_the_luma_
     assert max(apart_from_luma) > 10 * MS_SSIM_RGB_TOLERANCE  # the two conventions really differ on these pairs
 
 
+def test_many_reconstructions_of_one_original_score_as_pyiqa_scores_each(kodak_pairs):
+    """FSIM, VSI and NLPD compute the original's side once per image (bench/fast_metrics.py: RecentResults): the
+    scores of every reconstruction against one original, in any order, are still pyiqa's."""
+    recs, refs = kodak_pairs
+    ref = refs[0]
+    others = [r.resize(ref.size) for r in recs[2:5]]
+    scorer = Scorer(resolve_metrics("fsim,vsi,nlpd"), device="cpu")
+    scores = scorer.score([*recs[:2], *others, recs[0]], [ref] * 6)
+    for rec, got in zip([*recs[:2], *others, recs[0]], scores, strict=True):
+        for name in ("fsim", "vsi", "nlpd"):
+            metric, tolerance = pyiqa_reference(name)
+            x, y = (
+                torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)[None] for im in (rec, ref)
+            )
+            assert got[name] == pytest.approx(float(metric(x, y)), abs=tolerance), name
+    assert scores[0] == scores[-1]
+
+
 def test_summary_and_plots_name_the_ms_ssim_convention():
     from aigi_scd.bench.metrics import metric_label
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aigi_scd.bench import encode_worker, semantic_fidelity
 from aigi_scd.bench.encode_worker import ScoreSpec
-from aigi_scd.bench.journal import UnitJournal
+from aigi_scd.bench.journal import UnitJournal, remove_leftover
 from aigi_scd.bench.metrics import Scorer
 from aigi_scd.bench.sources import Item, load_rgb
 from aigi_scd.bench.units import (
@@ -152,8 +152,10 @@ class Compressor:
                 stray.unlink(missing_ok=True)  # left by a killed run: never a finished unit
             states = [unit_state(unit, self.metrics)[0] for unit in units]
             for unit, state in zip(units, states, strict=True):
-                if state == "done":
-                    unit_journal(unit, self.metrics, "encode").remove()  # left by a kill after the unit was written
+                if state != "todo":  # the unit is written: a journal of its encoding is left over from a kill
+                    remove_leftover(
+                        unit_journal(unit, self.metrics, "encode").folder, "rescore" if state == "rescore" else None
+                    )
         states = self.ranks.broadcast(states)
         todo = [u for u, state in zip(units, states, strict=True) if state == "todo"]
         rescore = [u for u, state in zip(units, states, strict=True) if state == "rescore"]

@@ -125,6 +125,20 @@ class UnitJournal:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def remove_leftover(folder: Path, keep_mode: str | None = None) -> None:
+    """Remove a journal whose unit is already written (left by a kill between the unit's stats file and the journal's
+    removal), unless it is of `keep_mode` (the rescoring of a finished unit keeps its own journal)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    try:
+        mode = read_json(folder / HEADER).get("mode")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        mode = None
+    if keep_mode is None or mode != keep_mode:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def journal_counts(folder: Path) -> int:
     """How many finished images a partial folder holds (for notes: `verify`, the run's summary)."""
     return sum(1 for _ in Path(folder).glob("*.part"))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from aigi_scd.bench.fast_metrics import FAST
+from aigi_scd.bench.fast_metrics import FAST, remember_reference_side
 from aigi_scd.config import closest
 from aigi_scd.errors import ConfigError, ModelUnavailableError
 from aigi_scd.iqa import MetricInfo, pixels_to_tensor, pyiqa_configs, pyiqa_metric_info
@@ -190,6 +190,7 @@ class Scorer:
         name = "fid" if info.kind == "set" else info.name
         key = "set" if info.kind == "set" else info.name
         self._nets[key] = create_pyiqa_metric(name, torch.device(self.device), OFFLINE_ALTERNATIVE)
+        remember_reference_side(name, self._nets[key])
 
     def score(
         self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], only: Sequence[str] | None = None
