@@ -2,12 +2,13 @@
 
     python benchmarks/bench_metrics.py [--images ../shared/data/kodak] [--count 6] [--repeat 2] [--memory-size 1024]
 
-Pairs: each Kodak photograph against two low-bitrate reconstructions of it (so an implementation that computes the
-original's side once per image does it for every second pair; compress scores 6-7 reconstructions per Kodak image) (JPEG at quality 5, and a 4× Lanczos
+Pairs: each Kodak photograph against two low-bitrate reconstructions of it (JPEG at quality 5, and a 4× Lanczos
 thumbnail upscaled back, what thumb-avif and misc-offline decode to), as float tensors in [0, 1] exactly as
-`compress` scores them. Each implementation runs on one thread (as a compress worker does), best of --repeat
-passes, and its values are compared with pyiqa's (largest absolute difference over the pairs). Also printed: the
-peak memory one call adds at --memory-size² (RSS sampled every 2 ms), which is what a worker pays per metric.
+`compress` scores them; an implementation that computes the original's side once per image does so for every second
+pair (compress scores 6–7 reconstructions per Kodak image). Each implementation runs on one thread (as a compress
+worker does), best of --repeat passes, and its values are compared with pyiqa's (largest absolute difference over
+the pairs). Also printed: the peak memory one call adds at --memory-size² (RSS sampled every 2 ms), which is what a
+worker pays per metric.
 
 Candidates: pytorch-msssim (float32, separable Gaussian window: what CompressAI's evaluation uses), piq, and
 pyiqa's own functions fed float32 instead of the float64 its SSIM and MS-SSIM modules cast to. `compress` takes a
