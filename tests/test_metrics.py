@@ -44,11 +44,11 @@ def degrade(images: list[Image.Image]) -> list[Image.Image]:
 # What each score is checked against: pyiqa's metric of that convention, and how close it must be. The tolerances
 # are measured (benchmarks/bench_metrics.py: the largest difference over Kodak pairs, JPEG at quality 5 and 4×
 # thumbnails): ms_ssim (pytorch-msssim, RGB) differs from pyiqa's RGB MS-SSIM by up to 6.3e-4 (pytorch-msssim
-# averages the channels after the product over scales, pyiqa before), ms_ssim_y by 3e-5, float32 ssim by 5.5e-5.
+# averages the channels after the product over scales, pyiqa before), ms_ssim_y by 8.8e-5, float32 ssim by 5.5e-5.
 MS_SSIM_RGB_TOLERANCE = 1e-3
 REFERENCE = {
     "ms_ssim": ("ms_ssim", {"test_y_channel": False}, MS_SSIM_RGB_TOLERANCE),
-    "ms_ssim_y": ("ms_ssim", {}, 1e-4),
+    "ms_ssim_y": ("ms_ssim", {}, 2e-4),
     "ssim": ("ssim", {}, 2e-4),
 }
 
@@ -110,7 +110,7 @@ def test_ms_ssim_is_rgb_ms_ssim_as_compressai_reports_it_and_ms_ssim_y_the_luma_
         x, y = (torch.from_numpy(np.asarray(im, dtype=np.float32)).permute(2, 0, 1)[None] for im in (rec, ref))
         assert got["ms_ssim"] == pytest.approx(float(rgb(x / 255, y / 255)), abs=MS_SSIM_RGB_TOLERANCE)
         assert got["ms_ssim"] == pytest.approx(float(ms_ssim(x, y, data_range=255)), abs=1e-6)  # CompressAI's call
-        assert got["ms_ssim_y"] == pytest.approx(float(luma(x / 255, y / 255)), abs=1e-4)
+        assert got["ms_ssim_y"] == pytest.approx(float(luma(x / 255, y / 255)), abs=2e-4)
         apart_from_luma.append(abs(got["ms_ssim"] - got["ms_ssim_y"]))
     assert max(apart_from_luma) > 10 * MS_SSIM_RGB_TOLERANCE  # the two conventions really differ on these pairs
 
