@@ -221,6 +221,9 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
     mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
     assert int(match["images"]) == mine[["source", "key"]].drop_duplicates().shape[0]
     column_of = {header: column for column, header in SEMANTIC_HEADERS.items()}  # e.g. "object recall ↑"
+    from aigi_scd.bench.metrics import LABELS, metric_info
+
+    column_of.update({f"{label} {metric_info(m).arrow}": m for m, label in LABELS.items()})  # "ms_ssim (RGB) ↑"
     metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[4:-2]]
     rows = [[r[0].removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
     assert headers[:4] == ["codec", "target bpp", "bpp", "reached"] and headers[-2:] == ["enc s", "dec s"]

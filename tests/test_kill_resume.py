@@ -122,8 +122,8 @@ def test_compress_interrupted_then_killed_keeps_finished_images_and_ends_as_unin
     after_interrupt = parts(out)
     assert 6 <= len(after_interrupt) < 48 and not unit_rows(out)  # work kept, no unit finished
     assert not list(out.rglob("*.tmp"))
-    partial = verify(out, load=False)  # the journals are no problem: notes only, and in no config
-    assert partial.ok, partial.lines()
+    partial = verify(out, load=False)  # the journals are no problem (the card is not written yet): a note, no config
+    assert not [line for line in partial.lines() if line.startswith("PROBLEM") and ".partial" in line]
     assert any("unfinished units hold" in note for note in partial.notes), partial.lines()
 
     second = start(argv, tmp_path / "second.log")
