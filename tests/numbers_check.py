@@ -522,7 +522,10 @@ def _check_article(facts: Facts, source: str, article) -> None:
             numbers = caption.split(" ", 2)[2]
             bpp, *scores = numbers.split(" · ")
             assert bpp.endswith(" bpp") and close(bpp[:-4], row["bpp"])
-            shown = dict(part.split(" ") for part in scores)
+            from aigi_scd.bench.metrics import LABELS
+
+            names = {label: m for m, label in LABELS.items()}  # "ms_ssim (RGB) 0.91": the convention's label
+            shown = {names.get(k, k): v for k, v in (part.rsplit(" ", 1) for part in scores)}
             expected = {m: row[m] for m in facts.metrics if pd.notna(row[m])}
             assert set(shown) == set(expected), (shown, expected)
             assert all(close(shown[m], expected[m]) for m in expected), (key, row["config"], shown)
