@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from aigi_scd.bench.metrics import MIN_SIDE, metric_info
+from aigi_scd.bench.metrics import MIN_SIDE, metric_info, metric_label
 from aigi_scd.bench.results import ALL_AIGI, KIND_LABEL, metric_columns
 from aigi_scd.bench.tables import codec_order_of
 
@@ -87,7 +87,7 @@ def rd_figure(
             ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#555")
         ax.set_title(f"{source} ({KIND_LABEL.get(kind, kind)})")
         ax.set_xlabel("bits per pixel")
-        ax.set_ylabel(f"{metric} {info.arrow}")
+        ax.set_ylabel(f"{metric_label(metric)} {info.arrow}")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
