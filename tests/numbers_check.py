@@ -284,6 +284,9 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
     mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
     assert int(match["images"]) == mine[["source", "key"]].drop_duplicates().shape[0]
     column_of = {header: column for column, header in SEMANTIC_HEADERS.items()}  # e.g. "object recall ↑"
+    from aigi_scd.bench.metrics import LABELS, metric_info
+
+    column_of.update({f"{label} {metric_info(m).arrow}": m for m, label in LABELS.items()})  # "ms_ssim (RGB) ↑"
     metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[5:-2]]
     rows = [[r[0].removesuffix(UNVERIFIED_MARK).removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
     assert headers[:5] == ["codec", "target bpp", "bpp", "reached", "fixed B"] and headers[-2:] == ["enc s", "dec s"]
@@ -579,7 +582,10 @@ def _check_article(facts: Facts, source: str, article) -> None:
             numbers = caption.split(" ", 2)[2]
             bpp, *scores = numbers.split(" · ")
             assert bpp.endswith(" bpp") and close(bpp[:-4], row["bpp"])
-            shown = dict(part.split(" ") for part in scores)
+            from aigi_scd.bench.metrics import LABELS
+
+            names = {label: m for m, label in LABELS.items()}  # "ms_ssim (RGB) 0.91": the convention's label
+            shown = {names.get(k, k): v for k, v in (part.rsplit(" ", 1) for part in scores)}
             expected = {m: row[m] for m in facts.metrics if pd.notna(row[m])}
             assert set(shown) == set(expected), (shown, expected)
             assert all(close(shown[m], expected[m]) for m in expected), (key, row["config"], shown)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+from aigi_scd.bench.journal import PARTIAL_SUFFIX, journal_counts
 from aigi_scd.bench.results import benchmark_dir
 from aigi_scd.bench.stale import COMPRESS_MANIFEST, current_sources, unit_issues
 from aigi_scd.dataset.commands import command_for_folder
@@ -50,6 +51,13 @@ def check_compressed(out: Path, deep: bool = True, pending: Iterable[str] = ()) 
         notes.append(
             f"units of {', '.join(names)} wait for their source shards to be made again; then bring them back "
             f"into the tables with: {compress_command(out)}"
+        )
+    partial = sorted(p for p in folder.glob(f"*/*{PARTIAL_SUFFIX}") if p.is_dir())
+    if partial:
+        kept = sum(journal_counts(p) for p in partial)
+        notes.append(
+            f"{len(partial)} unfinished units hold {kept} finished images (in *{PARTIAL_SUFFIX}/ folders, in no "
+            f"table or config); the same compress command goes on from them: {compress_command(out)}"
         )
     issues = unit_issues(out, current)
     command = compress_command(out)

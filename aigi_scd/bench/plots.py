@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from aigi_scd.bench.metrics import MIN_SIDE, metric_info
+from aigi_scd.bench.metrics import MIN_SIDE, metric_info, metric_label
 from aigi_scd.bench.results import ALL_AIGI, KIND_LABEL, MIN_CI_IMAGES, metric_columns
 from aigi_scd.bench.tables import codec_label, codec_order_of
 
@@ -162,7 +162,7 @@ def rd_figure(
         common_ax.set_title(f"{source}: images every codec reached\n({counts})", fontsize=9)
         for ax in (own_ax, common_ax):
             ax.set_xlabel("bits per pixel")
-            ax.set_ylabel(f"{metric} {info.arrow}")
+            ax.set_ylabel(f"{metric_label(metric)} {info.arrow}")
             ax.grid(alpha=0.3)
             if ax.lines:
                 _clamp(ax, bounds)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from aigi_scd.bench.metrics import metric_info
+from aigi_scd.bench.metrics import metric_info, metric_label
 from aigi_scd.bench.plots import PLOT_NOTE
 from aigi_scd.bench.results import KIND_LABEL, benchmark_dir
 from aigi_scd.bench.sources import load_rgb
@@ -89,7 +89,7 @@ def spread(keys: Sequence[str], count: int) -> list[str]:
 
 
 def _scores_text(row: pd.Series, metrics: list[str]) -> str:
-    parts = [f"{m} {fmt(row[m])}" for m in metrics if m in row and pd.notna(row[m])]
+    parts = [f"{metric_label(m)} {fmt(row[m])}" for m in metrics if m in row and pd.notna(row[m])]
     return " · ".join(parts)
 
 
@@ -208,7 +208,7 @@ def render_report(out: Path, bench: dict[str, Any], images_per_set: int = DEFAUL
     codec_order = bench.get("codec_order")
     folder = benchmark_dir(out)
     plotted = [m for m in [*metrics, "fid", "kid"] if (folder / f"rd_{m}.png").is_file()]
-    plots = [(m, metric_info(m).arrow, data_uri((folder / f"rd_{m}.png").read_bytes())) for m in plotted]
+    plots = [(metric_label(m), metric_info(m).arrow, data_uri((folder / f"rd_{m}.png").read_bytes())) for m in plotted]
     manifest = read_json(out / "compress.json") if (out / "compress.json").is_file() else {}
     oracles = set(frame.loc[frame["oracle"].astype(bool), "codec"]) if "oracle" in frame.columns else set()
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from aigi_scd.bench.environment import ROW_COLUMNS as ENVIRONMENT_COLUMNS
+from aigi_scd.bench.metric_revisions import outdated_metrics
 from aigi_scd.bench.originals import ORIGINAL
 from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
 from aigi_scd.dataset.files import read_json
@@ -80,9 +81,10 @@ def load_results(out: Path, leave_out: Collection[Path] = ()) -> tuple[pd.DataFr
         for name in stats.get("metrics", []):
             if name not in metrics:
                 metrics.append(name)
+        outdated = outdated_metrics(stats)  # computed under an earlier convention: left empty, never mixed in
         for row in stats.get("rows", []):
             flat = {k: row.get(k) for k in BASE_COLUMNS}
-            flat.update(row.get("scores") or {})
+            flat.update({k: v for k, v in (row.get("scores") or {}).items() if k not in outdated})
             rows.append(flat)
     frame = pd.DataFrame(rows, columns=[*BASE_COLUMNS, *metrics])
     numeric = ["target_bpp", "bytes", "bpp", "width", "height", "min_bpp", "encode_seconds", "decode_seconds"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from aigi_scd.bench.metrics import metric_info
+from aigi_scd.bench.metrics import metric_info, metric_label
 from aigi_scd.bench.results import KIND_LABEL, MIN_CI_IMAGES
 from aigi_scd.bench.semantic_fidelity import COLUMNS as SEMANTIC_COLUMNS
 
@@ -81,7 +81,9 @@ SUMMARY_NOTE = (
     "ones, so each set has a second table: means over the images *every* codec of the set reached at that "
     "target, the fair comparison. (n=K) marks a mean over only K scored images: the metric gave NaN or inf for "
     "the others. ↑ higher is better, ↓ lower is better. FID/KID are set-level (originals vs reconstructions). "
-    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side).\n\n"
+    "– marks a score that is undefined there (ms_ssim needs 161 pixels a side). "
+    "ms_ssim (RGB) is MS-SSIM on the RGB channels as CompressAI and CLIC report it (pytorch-msssim on integer "
+    "pixel values); ms_ssim (Y) and ssim (Y) score the luma channel only (MATLAB's convention, pyiqa's).\n\n"
     "Semantic fidelity (AIGI sets, MISC files): how well the semantic layer a file carries matches the "
     "generation prompt — object recall and precision (names paired by all-MiniLM-L6-v2 similarity ≥ 0.7) "
     "and the similarity of the description to the prompt. Codecs marked (oracle) take their semantic layer "
@@ -113,7 +115,7 @@ def summary_tables(
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
         semantic = [c for c in SEMANTIC_COLUMNS if f"{c}_n" in sub.columns and sub[f"{c}_n"].fillna(0).sum() > 0]
         headers = ["codec", "target bpp", "bpp", "reached", "fixed B"]
-        headers += [f"{m} {metric_info(m).arrow}" for m in metrics]
+        headers += [f"{metric_label(m)} {metric_info(m).arrow}" for m in metrics]
         headers += [f"{m} ↓" for m in set_names] + [SEMANTIC_HEADERS[c] for c in semantic] + ["enc s", "dec s"]
         rows = []
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
@@ -183,13 +185,13 @@ def screen_summary(summary: pd.DataFrame, metrics: list[str], codec_order: Seque
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
         lines.append(f"\n{source} ({KIND_LABEL.get(kind, kind)}, {int(sub['images'].max())} images)")
         header = f"  {'codec':<16}{'target':>7}{'bpp':>9}{'reached':>22}"
-        header += "".join(f"{m + ' ' + metric_info(m).arrow:>12}" for m in shown)
+        header += "".join(f"{metric_label(m) + ' ' + metric_info(m).arrow:>16}" for m in shown)
         lines.append(header)
         for codec in codec_order_of(list(sub["codec"].unique()), codec_order):
             for _, row in sub[sub["codec"] == codec].sort_values("target_bpp").iterrows():
                 bpp = fmt(row["bpp_mean"]) if row["ok"] else "unreach."
                 line = f"  {codec_label(row):<16}{row['target_bpp']:>7g}{bpp:>9}{_reached(row):>22}"
-                line += "".join(f"{fmt(row[f'{m}_mean']):>12}" for m in shown)
+                line += "".join(f"{fmt(row[f'{m}_mean']):>16}" for m in shown)
                 lines.append(line)
         if (sub["ok"] < sub["images"]).any() and "common_images" in sub.columns and sub["codec"].nunique() > 1:
             shared = sub[["target_bpp", "common_images"]].drop_duplicates().sort_values("target_bpp")

@@ -12,6 +12,8 @@ from typing import Any
 
 from aigi_scd.bench import semantic_fidelity
 from aigi_scd.bench.environment import row_fields
+from aigi_scd.bench.journal import UnitJournal, keys_digest, partial_dir
+from aigi_scd.bench.metric_revisions import outdated_metrics, revisions
 from aigi_scd.bench.options import CodecChoice, config_name
 from aigi_scd.bench.originals import ORIGINAL, originals_problem
 from aigi_scd.bench.sources import Item, Source, SourceShard
@@ -76,9 +78,29 @@ def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
     )
     if not same:
         return "todo", None
-    missing = [m for m in metrics if m not in stats.get("metrics", [])]
+    missing = missing_metrics(stats, metrics)
     no_fidelity = any(semantic_fidelity.RECALL not in r for r in stats.get("rows", []) if r["status"] == "ok")
     return ("rescore" if missing or no_fidelity else "done"), stats
+
+
+def missing_metrics(stats: dict[str, Any], metrics: list[str]) -> list[str]:
+    """Requested metrics a unit's rows lack, or hold as computed under an earlier convention (``ms_ssim`` on Y)."""
+    outdated = outdated_metrics(stats)
+    return [m for m in metrics if m not in stats.get("metrics", []) or m in outdated]
+
+
+def unit_journal(unit: Unit, metrics: list[str], mode: str) -> UnitJournal:
+    """Where the finished images of the unit wait while it is made (``mode``: encode, or rescore a finished one);
+    parts made with another preset, other metrics, other libraries or from other originals are not reused."""
+    identity = {
+        "mode": mode,
+        "codec_fingerprint": preset_fingerprint(unit.codec.preset),
+        "metrics": list(metrics),
+        "metric_revisions": revisions(metrics),
+        "environment": unit.environment,
+        "originals": keys_digest(sorted(f"{k}:{v}" for k, v in unit.shard.digests().items())),
+    }
+    return UnitJournal(partial_dir(unit.folder, unit.shard.name), unit.shard.keys, identity)
 
 
 def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +196,7 @@ class UnitWriter:
                 "source_kind": unit.shard.kind,
                 "keys": unit.shard.keys,
                 "metrics": list(self.metrics),
+                "metric_revisions": revisions(self.metrics),
                 "counts": counts,
                 "rows": self.rows,
             },

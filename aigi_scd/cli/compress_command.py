@@ -56,7 +56,8 @@ from aigi_scd.cli.app import DEVICE, cli, reproduce_command
     help="Metric presets and/or metric names, comma-separated. full: psnr,ms_ssim,lpips,dists,clip_sim,niqe,"
     "clipiqa,musiq,fid,kid, of which lpips, dists, clip_sim, niqe, clipiqa, musiq, fid and kid download weights "
     "on first use; offline: weight-free psnr,ssim,ms_ssim,gmsd,fsim,vsi,nlpd,piqe; also consistency, "
-    "perception, set, or any pyiqa metric name.",
+    "perception, set, or any pyiqa metric name. ms_ssim is MS-SSIM on RGB as CompressAI reports it; ms_ssim_y "
+    "scores the Y channel (pyiqa's default), as ssim does.",
 )
 @click.option("--anchor", default=None, help="Codec the BD-rates are measured against [thumb-avif when present].")
 @click.option(
@@ -127,9 +128,9 @@ def compress(
     each: datasets.load_dataset(OUT, "misc-offline-0.03")) and OUT/benchmark/: results.parquet (one row
     per image, codec and target), summary.csv/.md (mean and 95% CI per set, codec and target),
     rd_<metric>.png and bd_rate.csv. Targets a codec cannot reach are recorded as unreachable, never
-    exceeded. Rerunning resumes: finished units are kept, and added metrics are computed from the stored
-    reconstructions. Open OUT/benchmark/report.html in a browser to see every reconstruction beside its
-    original.
+    exceeded. Rerunning resumes: finished units are kept, every image an interrupted run finished is kept
+    (the rerun says how many), and added metrics are computed from the stored reconstructions. Open
+    OUT/benchmark/report.html in a browser to see every reconstruction beside its original.
     """
     from aigi_scd.bench.compress import compress as run_compress
     from aigi_scd.bench.metrics import resolve_metrics

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import TargetUnreachableError
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.ratecontrol import highest_fitting_quality
@@ -49,7 +49,10 @@ class KnobCodec(CodecBase):
             data = self.encode_at(image, quality)
             return Encoded(data, width, height, {"quality": quality, "fixed_bytes": self.fixed_bytes(data)})
         budget = budget_bytes(target_bpp, width, height)
-        files: dict[int, bytes] = {}
+        # files by knob setting, shared with the image's other targets: the search for each is the same, its probes
+        # cached (image_work: only when the caller keeps an image cache, as compress does)
+        files: dict[int, bytes] = image_work(side, self.name, dict)[0]
+        before = len(files)
 
         def size_at(index: int) -> int:
             if index not in files:
@@ -61,5 +64,5 @@ class KnobCodec(CodecBase):
             smallest = bpp(size_at(0), width, height)
             raise TargetUnreachableError(self.name, target_bpp, smallest, f"quality {levels[0]}")
         data = files[index]
-        info = {"quality": levels[index], "fixed_bytes": self.fixed_bytes(data), "encodes": len(files)}
+        info = {"quality": levels[index], "fixed_bytes": self.fixed_bytes(data), "encodes": len(files) - before}
         return Encoded(data, width, height, info)

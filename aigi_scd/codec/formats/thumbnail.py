@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.formats.av1 import resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
@@ -54,14 +54,17 @@ class ThumbnailCodec(CodecBase):
             quality = self.base.quality
             data = self.base.encode_at(resize(image, size), quality) + end
             return Encoded(data, width, height, {"thumbnail": list(size), "quality": quality, **self._fixed(data)})
-        search = self.thumbnail_search(image)
+        search, shared = image_work(side, self.name, lambda: self.thumbnail_search(image))
+        if shared:
+            search.new_encode()  # another target of the same image: its encodes are reused, the choice is its own
+        before = search.encodes
         choice = search.fit(budget_bytes(target_bpp, width, height))
         if choice is None:
             smallest = bpp(search.smallest_cost(), width, height)
             raise TargetUnreachableError(self.name, target_bpp, smallest, "even the smallest thumbnail is larger")
         data = choice.data + end
         info = {"thumbnail": list(choice.size), "quality": choice.quality, "psnr_estimate": choice.psnr}
-        return Encoded(data, width, height, {**info, "encodes": search.encodes, **self._fixed(data)})
+        return Encoded(data, width, height, {**info, "encodes": search.encodes - before, **self._fixed(data)})
 
     def _fixed(self, data: bytes) -> dict[str, int | None]:
         inner = getattr(self.base, "fixed_bytes", lambda _: None)(data[:-TRAILER_BYTES])

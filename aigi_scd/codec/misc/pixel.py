@@ -12,7 +12,7 @@ from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.formats.av1 import Av1Image, decode_avif, join_avif, split_avif
 from aigi_scd.codec.image import MAX_SIDE
 from aigi_scd.codec.misc.bitstream import Reader, write_varint
-from aigi_scd.codec.ratecontrol import ThumbnailSearch
+from aigi_scd.codec.ratecontrol import ThumbnailEncodes, ThumbnailSearch
 
 FORMAT_AV1 = 1
 FORMAT_COMPRESSAI = 2
@@ -82,8 +82,10 @@ def section_cost(avif: bytes) -> int:
     return payload + len(write_varint(payload))
 
 
-def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
-    """The pixel layer's thumbnail search for one image; ``.fit(budget)`` may be called for several budgets."""
+def search(image: Image.Image, options: PixelOptions, encodes: ThumbnailEncodes | None = None) -> ThumbnailSearch:
+    """The pixel layer's thumbnail search for one image; ``.fit(budget)`` may be called for several budgets
+    (`encodes`: the image's AV1 thumbnail encodes, shared with other searches on it; the compressai backend
+    keeps its own)."""
     if options.backend == "compressai":
         from aigi_scd.codec.plugins.compressai_codec import compress_payload
 
@@ -108,4 +110,5 @@ def search(image: Image.Image, options: PixelOptions) -> ThumbnailSearch:
         search_speed=options.search_speed,
         finalists=options.finalists,
         min_fill=options.min_fill,
+        encodes=encodes,
     )
