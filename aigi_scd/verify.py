@@ -247,4 +247,13 @@ def verify(
         repaired.append(f"rewrote {path.relative_to(out)}")
     again = check(out, deep, load, progress)
     again.repaired = repaired
+    listed = {f.regenerate for f in again.findings if f.regenerate}
+    for finding in report.findings:  # what a repair removed and only a command makes again (a unit, an import)
+        if finding.action and finding.regenerate and finding.regenerate not in listed and not finding.where.exists():
+            label = finding.problem.split(": ", 1)[0]
+            again.findings.append(
+                Finding(
+                    finding.where, f"{label}: removed by the repair, not made again yet", regenerate=finding.regenerate
+                )
+            )
     return again

@@ -68,28 +68,60 @@ def make_images(folder: Path, count: int, size: int) -> Path:
     return folder
 
 
+def smaps_rollup(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes, from /proc/PID/smaps_rollup (one cheap read; (0, 0) once it is gone)."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
 class TreeMemory(threading.Thread):
-    """Samples the memory of a process and all its descendants until stopped; keeps the peaks."""
+    """Samples the memory of a process and all its descendants until stopped; keeps the peaks: of the summed RSS,
+    of the summed PSS, and of one process of each role (main, fork server, worker, other), RSS and PSS."""
 
     def __init__(self, pid: int, every: float = 0.1):
         super().__init__(daemon=True)
         self.root, self.every = psutil.Process(pid), every
         self.rss = self.pss = 0
-        self.by_role: dict[str, int] = {}  # peak RSS of one process of each role: main, fork server, worker, other
+        self.by_role: dict[str, int] = {}  # peak RSS of one process of each role
+        self.pss_by_role: dict[str, int] = {}  # peak PSS of one process of each role
+        self.seen: set[int] = set()
+        self.cpu_by_pid: dict[int, float] = {}  # the last user + system seconds seen of every process of the tree
         self.done = threading.Event()
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the whole tree (each process as last sampled: at most one interval short per process)."""
+        return sum(self.cpu_by_pid.values())
+
+    @property
+    def processes(self) -> int:
+        return len(self.seen)
 
     def role(self, process: psutil.Process) -> str:
         if process.pid == self.root.pid:
             return "main"
         try:
-            if "forkserver" in " ".join(process.cmdline()):
+            command = " ".join(process.cmdline())
+            if "forkserver" in command:
                 parent = process.parent()
                 return "fork server" if parent is not None and parent.pid == self.root.pid else "worker"
+            if "resource_tracker" in command:
+                return "resource tracker"
         except psutil.Error:
             pass
         return "other"
 
     def run(self) -> None:
+        roles: dict[int, str] = {}
         while not self.done.is_set():
             try:
                 processes = [self.root, *self.root.children(recursive=True)]
@@ -97,14 +129,21 @@ class TreeMemory(threading.Thread):
                 break
             rss = pss = 0
             for process in processes:
-                try:
-                    info = process.memory_full_info()
-                except psutil.Error:
+                one_rss, one_pss = smaps_rollup(process.pid)
+                if not one_rss:
                     continue
-                rss += info.rss
-                pss += getattr(info, "pss", info.rss)
-                role = self.role(process)
-                self.by_role[role] = max(self.by_role.get(role, 0), info.rss)
+                try:
+                    times = process.cpu_times()
+                    self.cpu_by_pid[process.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+                self.seen.add(process.pid)
+                if process.pid not in roles:
+                    roles[process.pid] = self.role(process)
+                role = roles[process.pid]
+                rss, pss = rss + one_rss, pss + one_pss
+                self.by_role[role] = max(self.by_role.get(role, 0), one_rss)
+                self.pss_by_role[role] = max(self.pss_by_role.get(role, 0), one_pss)
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
             self.done.wait(self.every)
 
@@ -133,6 +172,7 @@ def run_compress(code: Path, images: Path, out: Path, args) -> dict:
         "pss": monitor.pss,
         "largest_rss": max(monitor.by_role.values(), default=0),
         "by_role": monitor.by_role,
+        "pss_by_role": monitor.pss_by_role,
     }
 
 
@@ -199,6 +239,8 @@ def main() -> None:
                 )
                 roles = ", ".join(f"{role} {rss / GB:.2f}" for role, rss in sorted(m["by_role"].items()))
                 print(f"{'':17}peak RSS of one process, by role (GB): {roles}", flush=True)
+                roles = ", ".join(f"{role} {pss / GB:.2f}" for role, pss in sorted(m["pss_by_role"].items()))
+                print(f"{'':17}peak PSS of one process, by role (GB): {roles}", flush=True)
     finally:
         if made:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)], check=False)

@@ -24,13 +24,20 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from aigi_scd.bench.tables import ORACLE_MARK, SEMANTIC_HEADERS
+from aigi_scd.bench.results import MIN_CI_IMAGES
+from aigi_scd.bench.tables import ORACLE_MARK, SEMANTIC_HEADERS, UNVERIFIED_MARK
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*")
 BOUND = re.compile(r"^(threshold|min_\w+|max_\w+)$")
 # Method constants the summary note states: the CI level, the smallest side pyiqa's ms_ssim accepts, and the
 # similarity at which semantic fidelity pairs two object names (bench/semantic_fidelity.py).
-NOTE_CONSTANTS = {"95% CI": "95", "161 pixels": "161", "similarity ≥ 0.7": "0.7"}
+NOTE_CONSTANTS = {
+    "95% CI": "95",
+    "161 pixels": "161",
+    "similarity ≥ 0.7": "0.7",
+    f"fewer than {MIN_CI_IMAGES} images": str(MIN_CI_IMAGES),
+}
+PLOT_CONSTANTS = {"95% CI": "95", f"at least {MIN_CI_IMAGES} images": str(MIN_CI_IMAGES)}
 # The definition of bpp, in the compressed sets' description.
 TEXT_CONSTANTS = {**NOTE_CONSTANTS, "bpp = 8 × bytes": "8"}
 
@@ -46,8 +53,8 @@ def mean_ci(values: pd.Series) -> tuple[float, float]:
     data = values.dropna().to_numpy(dtype=float)
     if len(data) == 0:
         return math.nan, math.nan
-    if len(data) == 1:
-        return float(data[0]), math.nan
+    if len(data) < MIN_CI_IMAGES:  # too few for an interval (the summary draws none)
+        return float(data.mean()), math.nan
     if stats.sem(data) == 0:  # every value equal (say, a recall of 0 on every image): no spread, a CI of ± 0
         return float(data.mean()), 0.0
     low, high = stats.t.interval(0.95, len(data) - 1, loc=data.mean(), scale=stats.sem(data))
@@ -213,7 +220,63 @@ def check_versions(facts: Facts, rows: list[list[str]]) -> None:
 SUMMARY_TITLE = re.compile(r"^(?P<source>[\w.-]+) \((?P<kind>AIGI|natural), (?P<images>\d+) images\)$")
 
 
+N_SCORED = re.compile(r" \(n=(\d+)\)$")
+
+
+def check_cell(cell: str, values: pd.Series, of: int, what) -> None:
+    """A `mean ± half (n=K)` cell against the values it summarises (K shown when fewer than `of` are scores)."""
+    mean, half = mean_ci(values)
+    if math.isnan(mean):
+        assert cell == "–", (what, cell)
+        return
+    scored = int(values.notna().sum())
+    n = N_SCORED.search(cell)
+    assert (int(n[1]) if n else of) == scored, (what, cell, scored)
+    parts = N_SCORED.sub("", cell).split(" ± ")
+    assert close(parts[0], mean), (what, cell, mean)
+    if math.isnan(half):
+        assert len(parts) == 1, cell
+    else:
+        assert len(parts) == 2 and close(parts[1], half), (what, cell, half)
+
+
+COMMON_TITLE = re.compile(r"^(?P<source>[\w.-]+) \((?P<kind>AIGI|natural)\): over the images every codec reached$")
+
+
+def check_common(facts: Facts, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """A set's means over the images every codec of it reached at each target."""
+    match = COMMON_TITLE.match(title.strip())
+    assert match, title
+    source = match["source"]
+    frame = facts.results
+    mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
+    assert headers[:4] == ["codec", "target bpp", "images", "bpp"]
+    metrics = [h.rsplit(" ", 1)[0] for h in headers[4:]]
+    for row in rows:
+        target = float(row[1])
+        at = mine[mine["target_bpp"] == target]
+        reached = [
+            set(zip(g.loc[g["status"] == "ok", "source"], g.loc[g["status"] == "ok", "key"], strict=True))
+            for _, g in at.groupby("codec")
+        ]
+        shared = set.intersection(*reached) if reached else set()
+        if not shared:
+            assert row[0] == "every codec" and row[2].startswith("0: ") and set(row[3:]) == {"–"}, row
+            continue
+        codec = row[0].removesuffix(UNVERIFIED_MARK).removesuffix(ORACLE_MARK)
+        sub = at[(at["codec"] == codec) & (at["status"] == "ok")]
+        mask = [(s, k) in shared for s, k in zip(sub["source"], sub["key"], strict=True)]
+        both = sub[pd.Series(mask, index=sub.index, dtype=bool)]
+        assert row[2] == f"{len(shared)} of {len(at[at['codec'] == codec])}", row
+        assert close(row[3], both["bpp"].mean())
+        for metric, cell in zip(metrics, row[4:], strict=True):
+            check_cell(cell, both[metric], len(both), (source, codec, target, metric))
+
+
 def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    if headers[2:4] == ["images", "bpp"]:
+        check_common(facts, title, headers, rows)
+        return
     frame = facts.results
     match = SUMMARY_TITLE.match(title.strip())
     assert match, title
@@ -221,9 +284,12 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
     mine = frame[frame["source_kind"] == "aigi"] if source == "all-aigi" else frame[frame["source"] == source]
     assert int(match["images"]) == mine[["source", "key"]].drop_duplicates().shape[0]
     column_of = {header: column for column, header in SEMANTIC_HEADERS.items()}  # e.g. "object recall ↑"
-    metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[4:-2]]
-    rows = [[r[0].removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
-    assert headers[:4] == ["codec", "target bpp", "bpp", "reached"] and headers[-2:] == ["enc s", "dec s"]
+    from aigi_scd.bench.metrics import LABELS, metric_info
+
+    column_of.update({f"{label} {metric_info(m).arrow}": m for m, label in LABELS.items()})  # "ms_ssim (RGB) ↑"
+    metrics = [column_of.get(h, h.rsplit(" ", 1)[0]) for h in headers[5:-2]]
+    rows = [[r[0].removesuffix(UNVERIFIED_MARK).removesuffix(ORACLE_MARK), *r[1:]] for r in rows]
+    assert headers[:5] == ["codec", "target bpp", "bpp", "reached", "fixed B"] and headers[-2:] == ["enc s", "dec s"]
     assert {(r[0], float(r[1])) for r in rows} == set(zip(mine["codec"], mine["target_bpp"], strict=True))
     for row in rows:
         sub = mine[(mine["codec"] == row[0]) & (mine["target_bpp"] == float(row[1]))]
@@ -238,17 +304,10 @@ def check_summary(facts: Facts, title: str, headers: list[str], rows: list[list[
             assert row[2] == "unreachable" and set(row[4:]) == {"–"}
             continue
         assert close(row[2], ok["bpp"].mean())
-        for metric, cell in zip(metrics, row[4:-2], strict=True):
-            mean, half = mean_ci(ok[metric])
-            if math.isnan(mean):
-                assert cell == "–", (metric, cell)
-                continue
-            parts = cell.split(" ± ")
-            assert close(parts[0], mean), (row[:2], metric, cell, mean)
-            if math.isnan(half):
-                assert len(parts) == 1, cell
-            else:
-                assert len(parts) == 2 and close(parts[1], half), (row[:2], metric, cell, half)
+        fixed = pd.to_numeric(ok["fixed_bytes"], errors="coerce").dropna()
+        assert row[4] == ("–" if fixed.empty else f"{fixed.mean():.0f}"), (row[:2], row[4])
+        for metric, cell in zip(metrics, row[5:-2], strict=True):
+            check_cell(cell, ok[metric], len(ok), (row[:2], metric))
         assert close(row[-2], ok["encode_seconds"].mean()) and close(row[-1], ok["decode_seconds"].mean())
 
 
@@ -450,7 +509,7 @@ def check_report(facts: Facts, html: str) -> dict[str, int]:
     rows, images, sets, codecs, codec_names, targets, target_names, statuses = match.groups()
     assert int(rows) == len(frame) and int(images) == frame[["source", "key"]].drop_duplicates().shape[0]
     assert int(sets) == frame["source"].nunique() and int(codecs) == frame["codec"].nunique()
-    assert sorted(codec_names.split(", ")) == sorted(frame["codec"].unique())
+    assert sorted(c.removesuffix(ORACLE_MARK) for c in codec_names.split(", ")) == sorted(frame["codec"].unique())
     assert int(targets) == frame["target_bpp"].nunique()
     assert [float(t) for t in target_names.split(", ")] == sorted(frame["target_bpp"].unique())
     counts = dict(reversed(part.split(" ")) for part in statuses.split(", "))
@@ -473,6 +532,10 @@ def check_report(facts: Facts, html: str) -> dict[str, int]:
     text = _text(note)
     assert all(phrase in text for phrase in NOTE_CONSTANTS), text
     note.decompose()
+    plot_note = soup.find("p", class_="note")
+    if plot_note is not None:
+        assert all(phrase in _text(plot_note) for phrase in PLOT_CONSTANTS), _text(plot_note)
+        plot_note.decompose()
 
     for shown in soup.find_all("p", class_="shown"):
         source = shown.find_previous("h3")["id"].removeprefix("set-")
@@ -519,7 +582,10 @@ def _check_article(facts: Facts, source: str, article) -> None:
             numbers = caption.split(" ", 2)[2]
             bpp, *scores = numbers.split(" · ")
             assert bpp.endswith(" bpp") and close(bpp[:-4], row["bpp"])
-            shown = dict(part.split(" ") for part in scores)
+            from aigi_scd.bench.metrics import LABELS
+
+            names = {label: m for m, label in LABELS.items()}  # "ms_ssim (RGB) 0.91": the convention's label
+            shown = {names.get(k, k): v for k, v in (part.rsplit(" ", 1) for part in scores)}
             expected = {m: row[m] for m in facts.metrics if pd.notna(row[m])}
             assert set(shown) == set(expected), (shown, expected)
             assert all(close(shown[m], expected[m]) for m in expected), (key, row["config"], shown)
@@ -536,4 +602,5 @@ def _check_article(facts: Facts, source: str, article) -> None:
         assert values == ["original", *sorted(ok_versions, key=values.index)]
         for option in select.find_all("option")[1:]:
             codec, target = re.fullmatch(r"(.+) @ ([\d.]+) bpp", option.get_text()).groups()
+            codec = codec.removesuffix(ORACLE_MARK)
             assert option["value"] == f"{codec}@{float(target):g}"

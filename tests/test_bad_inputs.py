@@ -206,7 +206,7 @@ def _(t, r):
     return ["encode", image(t / "a.png"), "-o", t / "x.misc", "--codec", codec, "--bpp", "1"]
 
 
-@case("preset-unknown-kind", "kind: expected one of 'misc', 'thumb-avif', 'avif', 'webp', 'jpeg', got 'png'")
+@case("preset-unknown-kind", "kind: expected one of 'misc', 'thumb-avif', 'avif', 'webp', 'jpeg', 'hevc', 'jpegxl',")
 def _(t, r):
     return ["encode", image(t / "a.png"), "-o", t / "x", "--codec", preset(t, "kind: png\n")]
 

@@ -172,3 +172,13 @@ def test_bad_numbers_are_refused_clearly(tmp_path, bad):
     result = run_cli("build", "--models", "tiny-sdxl", "--out", tmp_path / "o", *bad, check=False)
     assert result.exit_code == 2 and f"Invalid value for '{bad[0]}': 0 is not in the range x>=1" in result.output
     assert not (tmp_path / "o").exists()  # refused while parsing: before any prompt is made or folder created
+
+
+def test_the_recorded_command_keeps_the_dtype(tmp_path):
+    """--dtype decides which images a build holds (a resume in another precision is refused), so the command that
+    build.json records, and that verify prints, keeps it; --batch-size and --workers change only how it runs."""
+    out = tmp_path / "fp32"
+    args = ["build", "--models", "tiny-sdxl", "--num-prompts", 1, "--seed", 0, "--out", out]
+    run_cli(*args, "--dtype", "float32", "--batch-size", 1, "--workers", 0, "--quiet")
+    command = json.loads((out / "build.json").read_text())["command"]
+    assert "--dtype float32" in command and "--batch-size" not in command and "--workers" not in command

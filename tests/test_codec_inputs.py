@@ -33,15 +33,23 @@ def test_sixteen_bit_is_scaled_not_clipped():
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 97), (97, 1), (3, 5)])
 def test_degenerate_sizes_round_trip(size):
+    """Every size round-trips: at 8 bpp where the file fits, else at the smallest bpp the refusal names, which is
+    then reached exactly (a 1×1 image cannot hold the headers at 8 bpp; it still encodes, at its real cost)."""
     image = Image.fromarray(np.random.default_rng(1).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    pixels = size[0] * size[1]
     for name in ("misc-offline", "thumb-avif"):
         codec = get_codec(name)
+        target = 8.0
         try:
-            data = codec.encode(image, 8.0)
-        except TargetUnreachableError:
-            continue  # a 1x1 image cannot hold even the headers at any sane bpp: refused with a reason
-        decoded, _ = decode_file(data)
-        assert decoded.size == size
+            data = codec.encode(image, target)
+        except TargetUnreachableError as exc:
+            assert exc.min_bpp > target and f"its smallest file is {exc.min_bpp:.4f} bpp" in str(exc)
+            target = exc.min_bpp
+            data = codec.encode(image, target)  # the smallest file the refusal named: it fits exactly
+            assert 8 * len(data) / pixels == pytest.approx(exc.min_bpp, rel=1e-12)
+        assert 8 * len(data) / pixels <= target + 1e-9
+        decoded, used = decode_file(data)
+        assert decoded.size == size and decoded.mode == "RGB" and used.name == name
 
 
 def test_huge_images_are_refused_with_the_limit():

@@ -130,3 +130,38 @@ def test_an_unreachable_target_reports_a_smallest_bpp_the_codec_reaches(name):
     smallest = caught.value.min_bpp
     assert 0.001 < smallest < 0.02
     assert codec.encode_report(image, smallest).bpp <= smallest  # the smallest file really is reachable
+
+
+def test_one_image_cache_for_every_codec_and_target_writes_the_files_of_separate_encodes():
+    """compress encodes an image at every codec and target with one image cache (codec/base.py: image_work): the
+    thumbnail searches of misc-offline and thumb-avif share their AV1 encodes across targets and with each other,
+    the quality searches their probes. Each file must be the one an encode of its own writes, for less work."""
+    image = kodak((3,))[0].crop((0, 0, 384, 256))
+    names, targets = ("misc-offline", "thumb-avif", "avif", "webp", "jpeg"), (0.05, 0.1, 0.3)
+
+    def outcome(codec, target, **side):
+        try:
+            encoded = codec.encode_report(image, target, prompt=None, **side)
+        except TargetUnreachableError as exc:
+            return ("unreachable", exc.min_bpp), 0
+        return encoded.data, encoded.info.get("encodes", encoded.info.get("pixel_encodes", 0))
+
+    alone = {(n, t): outcome(get_codec(n), t) for n in names for t in targets}
+    cache: dict = {}
+    shared = {(n, t): outcome(get_codec(n), t, image_cache=cache) for n in names for t in targets}
+    assert {k: v[0] for k, v in shared.items()} == {k: v[0] for k, v in alone.items()}
+    assert any(isinstance(v[0], bytes) for v in alone.values())
+    thumbs = [k for k in alone if k[0] in ("misc-offline", "thumb-avif")]
+    assert sum(shared[k][1] for k in thumbs) < 0.9 * sum(alone[k][1] for k in thumbs)  # AV1 encodes run (100 → 82)
+
+
+def test_the_searchs_integer_psnr_is_the_float_psnr_bit_for_bit():
+    from aigi_scd.codec.formats.av1 import psnr
+    from aigi_scd.codec.ratecontrol import exact_psnr
+
+    rng = np.random.default_rng(7)
+    for shape in ((512, 768, 3), (33, 17, 3), (1024, 1024, 3)):
+        a = rng.integers(0, 256, shape, dtype=np.uint8)
+        b = np.clip(a.astype(int) + rng.integers(-40, 41, shape), 0, 255).astype(np.uint8)
+        for x, y in ((a, b), (a, 255 - a), (a, a)):
+            assert exact_psnr(x.astype(np.int16), y) == psnr(x, y)

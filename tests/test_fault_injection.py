@@ -78,11 +78,12 @@ def test_a_full_tmpfs_mid_compress_loses_no_finished_unit(reference, tmp_path):
         shutil.copytree(src, out / name) if src.is_dir() else shutil.copy(src, out / name)
     (out / "compressed").mkdir()
     left = tmp_path / "left-on-the-full-disk"
-    # 6 units (3 one-image shards × 2 codecs) of ~55 kB each: a 150 kB tmpfs takes two, then is full
+    # 6 units (3 one-image shards × 2 codecs) of ~55 kB each, each image first kept in its unit's journal (a part of
+    # the same size) until the shard's units are written: a 250 kB tmpfs takes one shard's two units, then is full
     code, output = run(
         [*COMPRESS, out, "--workers", 0],
         tmp_path / "full.log",
-        tmpfs=(out / "compressed", "150k"),
+        tmpfs=(out / "compressed", "250k"),
         keep=(out / "compressed", left),
     )
     if code == NO_NAMESPACE:
@@ -174,7 +175,8 @@ def test_a_flipped_byte_in_an_original_stops_compress_before_it_is_benchmarked(r
     assert {
         k: v for k, v in files(out).items() if k.startswith(("compressed/jpeg", "compressed/webp", "bench"))
     } == earlier
-    assert not list((out / "compressed" / "avif-2").glob("tiny-sdxl-00001*"))
+    # no unit of the damaged shard (its images before the damaged one may wait in its journal: in no table or config)
+    assert not [p for p in (out / "compressed" / "avif-2").glob("tiny-sdxl-00001*") if not p.name.endswith(".partial")]
 
 
 @pytest.mark.parametrize("command", ["build", "compress"])

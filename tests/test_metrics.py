@@ -41,6 +41,24 @@ def degrade(images: list[Image.Image]) -> list[Image.Image]:
     return [im.filter(ImageFilter.GaussianBlur(2)) for im in images]
 
 
+# What each score is checked against: pyiqa's metric of that convention, and how close it must be. The tolerances
+# are measured (benchmarks/bench_metrics.py: the largest difference over Kodak pairs, JPEG at quality 5 and 4×
+# thumbnails): ms_ssim (pytorch-msssim, RGB) differs from pyiqa's RGB MS-SSIM by up to 6.3e-4 (pytorch-msssim
+# averages the channels after the product over scales, pyiqa before), ms_ssim_y by 8.8e-5, float32 ssim by 5.5e-5.
+MS_SSIM_RGB_TOLERANCE = 1e-3
+REFERENCE = {
+    "ms_ssim": ("ms_ssim", {"test_y_channel": False}, MS_SSIM_RGB_TOLERANCE),
+    "ms_ssim_y": ("ms_ssim", {}, 2e-4),
+    "ssim": ("ssim", {}, 2e-4),
+}
+
+
+def pyiqa_reference(name: str):
+    """(pyiqa metric, absolute tolerance) that the score named `name` must agree with."""
+    pyiqa_name, options, tolerance = REFERENCE.get(name, (name, {}, 1e-5))
+    return pyiqa.create_metric(pyiqa_name, device="cpu", **options), tolerance
+
+
 def test_presets_and_names_resolve_in_order_without_repeats():
     names = [m.name for m in resolve_metrics("psnr,offline,lpips")]
     assert names[0] == "psnr" and names.count("psnr") == 1 and names[-1] == "lpips"
@@ -69,18 +87,81 @@ def test_offline_scores_match_pyiqa_on_each_image_and_batches_mixed_sizes():
     scores = scorer.score(recs, refs)
     for rec, ref, got in zip(recs, refs, scores, strict=True):
         for name in PRESETS["offline"]:
-            metric = pyiqa.create_metric(name, device="cpu")
+            metric, tolerance = pyiqa_reference(name)
             x = torch.from_numpy(np.asarray(rec, dtype=np.float32) / 255).permute(2, 0, 1)[None]
             y = torch.from_numpy(np.asarray(ref, dtype=np.float32) / 255).permute(2, 0, 1)[None]
             want = float(metric(x, y) if metric.metric_mode == "FR" else metric(x))
-            assert got[name] == pytest.approx(want, rel=1e-4, abs=1e-5), name
+            assert got[name] == pytest.approx(want, rel=1e-4, abs=tolerance), name
     assert scores[0]["psnr"] < 40 and scores[0]["ms_ssim"] < 1
+
+
+def test_ms_ssim_is_rgb_ms_ssim_as_compressai_reports_it_and_ms_ssim_y_the_luma_one(kodak_pairs):
+    """`ms_ssim` is MS-SSIM on RGB (pytorch-msssim on 8-bit values, CompressAI's evaluation): it agrees with pyiqa's
+    ms_ssim with test_y_channel=False within MS_SSIM_RGB_TOLERANCE on real photographs at low bitrates, and is not
+    pyiqa's default (Y-channel) ms_ssim, which `ms_ssim_y` is."""
+    from pytorch_msssim import ms_ssim
+
+    recs, refs = kodak_pairs
+    scores = Scorer(resolve_metrics("ms_ssim,ms_ssim_y"), device="cpu").score(recs, refs)
+    rgb = pyiqa.create_metric("ms_ssim", device="cpu", test_y_channel=False)
+    luma = pyiqa.create_metric("ms_ssim", device="cpu")
+    apart_from_luma = []
+    for rec, ref, got in zip(recs, refs, scores, strict=True):
+        x, y = (torch.from_numpy(np.asarray(im, dtype=np.float32)).permute(2, 0, 1)[None] for im in (rec, ref))
+        assert got["ms_ssim"] == pytest.approx(float(rgb(x / 255, y / 255)), abs=MS_SSIM_RGB_TOLERANCE)
+        assert got["ms_ssim"] == pytest.approx(float(ms_ssim(x, y, data_range=255)), abs=1e-6)  # CompressAI's call
+        assert got["ms_ssim_y"] == pytest.approx(float(luma(x / 255, y / 255)), abs=2e-4)
+        apart_from_luma.append(abs(got["ms_ssim"] - got["ms_ssim_y"]))
+    assert max(apart_from_luma) > 10 * MS_SSIM_RGB_TOLERANCE  # the two conventions really differ on these pairs
+
+
+def test_many_reconstructions_of_one_original_score_as_pyiqa_scores_each(kodak_pairs):
+    """FSIM, VSI and NLPD compute the original's side once per image (bench/fast_metrics.py: RecentResults): the
+    scores of every reconstruction against one original, in any order, are still pyiqa's."""
+    recs, refs = kodak_pairs
+    ref = refs[0]
+    others = [r.resize(ref.size) for r in recs[2:5]]
+    scorer = Scorer(resolve_metrics("fsim,vsi,nlpd"), device="cpu")
+    scores = scorer.score([*recs[:2], *others, recs[0]], [ref] * 6)
+    for rec, got in zip([*recs[:2], *others, recs[0]], scores, strict=True):
+        for name in ("fsim", "vsi", "nlpd"):
+            metric, tolerance = pyiqa_reference(name)
+            x, y = (
+                torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)[None] for im in (rec, ref)
+            )
+            assert got[name] == pytest.approx(float(metric(x, y)), abs=tolerance), name
+    assert scores[0] == scores[-1]
+
+
+def test_summary_and_plots_name_the_ms_ssim_convention():
+    from aigi_scd.bench.metrics import metric_label
+
+    assert metric_label("ms_ssim") == "ms_ssim (RGB)" and metric_label("ms_ssim_y") == "ms_ssim (Y)"
+    assert metric_info("ms_ssim_y").kind == "fr" and not metric_info("ms_ssim_y").lower_better
 
 
 def test_ms_ssim_is_left_empty_below_its_smallest_size():
     refs = pictures(2, size=(160, 160))
     scores = Scorer(resolve_metrics("psnr,ms_ssim"), device="cpu").score(degrade(refs), refs)
     assert all(s["ms_ssim"] is None and s["psnr"] > 0 for s in scores)
+
+
+@pytest.fixture(scope="module")
+def kodak_pairs() -> tuple[list[Image.Image], list[Image.Image]]:
+    """Kodak crops (256×192) against JPEG at quality 5 and a 4× Lanczos thumbnail upscaled: low-bitrate pairs."""
+    import io
+
+    from conftest import kodak_dir
+
+    recs, refs = [], []
+    for name in ("kodim01", "kodim05", "kodim14", "kodim23"):
+        ref = Image.open(kodak_dir() / f"{name}.png").convert("RGB").crop((100, 100, 356, 292))
+        buffer = io.BytesIO()
+        ref.save(buffer, format="JPEG", quality=5)
+        thumb = ref.resize((64, 48), Image.Resampling.LANCZOS).resize(ref.size, Image.Resampling.LANCZOS)
+        recs += [Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), thumb]
+        refs += [ref, ref]
+    return recs, refs
 
 
 def test_learned_metric_without_weights_names_itself_and_the_offline_preset():
@@ -137,7 +218,19 @@ def test_fid_and_kid_match_pyiqa_on_folders_and_repeat_exactly(random_fid_incept
     got = scorer.set_distances(rec_features, ref_features)
     assert set(got) == {"fid", "kid"} and got["fid"] > 0
     assert scorer.set_distances(rec_features, ref_features) == got  # KID's random subsets are seeded
-    assert got["fid"] == frechet_distance(rec_features, ref_features)
+    # The FID against pyiqa's formula (scipy's sqrtm) on these very features, taken in an orthonormal basis of the
+    # span of both sets' centred features: the covariances live there, so every trace is that of the 2048-dim
+    # ones, and sqrtm runs on a 6×6 matrix instead of a 2048×2048 one (25 s).
+    from pyiqa.archs.fid_arch import frechet_distance as pyiqa_frechet_distance
+
+    x, y = rec_features.astype(np.float64), ref_features.astype(np.float64)
+    basis, _ = np.linalg.qr(np.vstack([x - x.mean(0), y - y.mean(0)]).T)
+    shift = x.mean(0) - y.mean(0)
+    zero = np.zeros(basis.shape[1])
+    fid = shift @ shift + pyiqa_frechet_distance(
+        zero, np.cov(x @ basis, rowvar=False), zero, np.cov(y @ basis, rowvar=False)
+    )
+    assert got["fid"] == pytest.approx(float(np.real(fid)), rel=1e-6)
     write_image_folder(tmp_path / "rec", recs)
     write_image_folder(tmp_path / "ref", refs)
     # pyiqa's own folder metric: its features (read back from the PNG folders) are the ones the FID is taken on.

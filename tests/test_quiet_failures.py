@@ -169,7 +169,7 @@ def test_one_malformed_codec_preset_breaks_neither_the_listing_nor_decode(tmp_pa
     real = config.registry_dir
     monkeypatch.setattr(config, "registry_dir", lambda kind: registry if kind == "codec" else real(kind))
     listing = run_cli("list", "codecs")
-    assert "broken         (invalid preset:" in listing.output and "min_fill must be in (0, 1]" in listing.output
+    assert "broken               (invalid preset:" in listing.output and "min_fill must be in (0, 1]" in listing.output
     assert "misc-offline" in listing.output and "thumb-avif" in listing.output
     Image.new("RGB", (64, 48), (90, 120, 150)).save(tmp_path / "a.png")
     run_cli("encode", tmp_path / "a.png", "-o", tmp_path / "a.misc", "--bpp", "2")

@@ -57,6 +57,13 @@ def test_ci_fails_when_chromium_cannot_be_installed_and_runs_the_tests_under_ci_
         [bash, str(REPO / ".ci" / "run")], env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "could not install chromium and chromium-driver" in result.stderr
+    assert "could not install chromium, chromium-driver and libjxl-tools" in result.stderr
     assert "# the tests" not in result.stdout  # the test line never ran
     assert "export CI=true" in (REPO / ".ci" / "run").read_text()
+
+
+def test_ci_installs_the_programs_behind_the_command_codec_tests_and_compressai():
+    script = (REPO / ".ci" / "run").read_text()
+    assert "apt-get install -y -q chromium chromium-driver libjxl-tools" in script
+    assert "command -v cjxl && command -v djxl" in script
+    assert "pip install --no-deps compressai==" in readme_commands()[1]

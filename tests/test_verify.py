@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_MODELS, run_cli
+from test_build import pngs
 
 from aigi_scd.verify import verify
 
@@ -139,8 +140,13 @@ def test_a_compressed_unit_whose_keys_no_longer_match_its_source_is_found_and_re
     ), found
     assert any("results.parquet: its rows are not those of the finished units" in p for p in found)
     report = verify(folder, repair=True, load=False)
-    assert report.ok and not stats.exists()
+    assert not stats.exists()
     assert any("removed unit compressed/jpeg-2/tiny-sdxl-00000" in line for line in report.repaired)
+    # what remains is the unit to make again, listed with the command that makes it
+    assert [f.problem for f in report.findings] == [
+        "compressed/jpeg-2/tiny-sdxl-00000: removed by the repair, not made again yet"
+    ]
+    assert report.regenerate() == [f"aigi-scd compress {folder} --codecs jpeg --bpp 2 --metrics psnr --shard-size 64"]
 
 
 def test_a_bitstream_whose_size_disagrees_with_its_recorded_bpp_is_found(folder):
@@ -183,3 +189,101 @@ def test_quick_mode_reads_headers_only_and_still_finds_a_truncated_tar(folder):
         assert opened.getnames() == names
     report = verify(folder, deep=False, load=False)
     assert report.samples == 0 and len(report.findings) == 1 and "the tar is truncated" in report.findings[0].problem
+
+
+# Issue 21 acceptance 2: what verify missed before, each planted, found, named and repaired or listed with the
+# command (naming the folder verified) that makes it again.
+
+
+def test_every_results_column_is_compared_with_the_units(folder):
+    import pandas as pd
+
+    path = folder / "benchmark" / "results.parquet"
+    table = pd.read_parquet(path)
+    table["psnr"] = 99.0  # every psnr replaced: keys, statuses, bytes and bpp untouched
+    path.write_bytes(table.to_parquet(index=False))
+    found = problems(folder)
+    assert len(found) == 1 and f"{path}: column psnr differs from the units in 12 of 12 rows" in found[0], found
+    report = verify(folder, repair=True, load=False)
+    assert report.ok and "rewrote the benchmark tables (12 rows)" in report.repaired
+    assert (pd.read_parquet(path)["psnr"] < 99).all()
+
+
+def test_the_summaries_are_rebuilt_and_compared(folder):
+    summary = folder / "benchmark" / "summary.md"
+    good = summary.read_text()
+    lines = good.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("| jpeg |"))
+    lines[row] = lines[row].replace("| jpeg | 2 |", "| jpeg | 2 | 0.0001 | ", 1)
+    summary.write_text("\n".join(lines) + "\n")
+    csv = folder / "benchmark" / "summary.csv"
+    csv.write_text(csv.read_text().replace(",jpeg,", ",jpeg-edited,", 1))
+    found = problems(folder)
+    assert len(found) == 1, found
+    assert f"{summary}: not the table the results give (line {row + 1} differs)" in found[0]
+    assert f"{csv}: not the table the results give (line 2 differs)" in found[0]
+    assert verify(folder, repair=True, load=False).ok and summary.read_text() == good
+
+
+def test_a_copied_shard_file_is_found_by_its_duplicated_keys_and_set_aside(folder, tmp_path):
+    import datasets
+
+    data = folder / "data" / "tiny-sdxl"
+    shutil.copy(data / "train-00000.tar", data / "train-00001.tar")  # cp train-00000.tar train-00001.tar
+    first = datasets.load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "cache-1"))
+    assert first.num_rows == 18  # what a reader would get
+    found = problems(folder)
+    assert len(found) == 1, found
+    assert (
+        "tiny-sdxl: train-00001.tar belongs to no shard of the build (no stats file, not in the plan), yet its config "
+        "loads it: 6 of its 6 samples are also in tiny-sdxl shard 0 (duplicated keys)" in found[0]
+    )
+    assert problems(folder, deep=False) == found  # headers are enough to see it
+    report = verify(folder, repair=True, load=True)
+    assert report.ok, report.lines()
+    assert (data / "train-00001.tar.damaged").is_file() and not (data / "train-00001.tar").exists()
+    assert datasets.load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "cache-2")).num_rows == 12
+
+
+def test_every_printed_command_names_the_folder_verified(folder, compressed):
+    """The folder is a copy: build.json and compress.json record the commands that wrote the first one."""
+    import shlex
+
+    assert str(folder) not in json.loads((folder / "build.json").read_text())["command"]
+    stats = folder / "compressed" / "jpeg-2" / "tiny-pixart-00000.stats.json"
+    data = json.loads(stats.read_text())
+    data["rows"][0]["original_sha256"] = "0" * 64  # as if its original had changed since it was compressed
+    stats.write_text(json.dumps(data))
+    report = verify(folder, load=False)
+    (command,) = report.regenerate()
+    assert shlex.split(command)[:3] == ["aigi-scd", "compress", str(folder)]
+    assert f"aigi-scd verify {folder} --repair" in report.lines()[-1]
+    assert verify(folder, repair=True, load=False).regenerate() == [command]
+    run_cli(*shlex.split(command)[1:])
+    assert verify(folder, load=False).ok
+
+    tar = folder / "data" / "tiny-sdxl" / "train-00000.tar"
+    tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    repaired = verify(folder, repair=True, load=False)
+    (command,) = repaired.regenerate()
+    build = shlex.split(command)
+    assert build[:2] == ["aigi-scd", "build"] and build[build.index("--out") + 1] == str(folder)
+    (waiting,) = [n for n in repaired.notes if "wait for their source shards" in n]
+    then = waiting.split("into the tables with: ")[1]
+    assert shlex.split(then)[:3] == ["aigi-scd", "compress", str(folder)]
+    run_cli(*build[1:], "--quiet")
+    run_cli(*shlex.split(then)[1:])
+    assert verify(folder, load=False).ok, verify(folder, load=False).lines()
+    assert pngs(folder) == pngs(compressed)  # made again with its bytes, in the folder verified
+
+
+def test_quick_mode_counts_the_samples_a_truncated_tar_still_holds(folder):
+    tar = folder / "data" / "tiny-pixart" / "train-00000.tar"
+    with tarfile.open(tar) as opened:
+        members = opened.getmembers()
+    third = members[5]  # the third sample's second member (png, json per sample)
+    tar.write_bytes(tar.read_bytes()[: third.offset_data + third.size // 2])  # cut inside the third sample
+    quick, deep = problems(folder, deep=False), problems(folder)
+    for found in (quick, deep):  # two whole samples before the cut, in both modes
+        assert len(found) == 1 and found[0].startswith("tiny-pixart shard 0: ") and "unexpected end of data" in found[0]
+        assert "; 4 of its 6 planned samples are in neither tar" in found[0], found

@@ -14,12 +14,15 @@ from aigi_scd.bench.results import metric_columns
 
 def bd_rates(summary: pd.DataFrame, metrics: list[str], anchor: str) -> pd.DataFrame:
     """BD-rate (%) of every codec against `anchor` per set and metric, over the targets where each codec reached
-    every image (negative: fewer bits for the same quality). Lower-is-better metrics are negated first."""
+    every image (negative: fewer bits for the same quality). Lower-is-better metrics are negated first. `oracle`
+    marks codecs whose semantic layer is the generation prompt."""
     import bjontegaard as bd
 
-    columns = ["source_kind", "source", "metric", "anchor", "codec", "bd_rate_percent", "anchor_points"]
+    columns = ["source_kind", "source", "metric", "anchor", "codec", "oracle", "bd_rate_percent", "anchor_points"]
     columns += ["codec_points", "note"]
     out = []
+    if summary.empty:  # no unit in the tables (none finished, or every one left out as stale)
+        return pd.DataFrame(out, columns=columns)
     set_names = [c for c in ("fid", "kid") if c in summary.columns]
     for (kind, source), sub in summary.groupby(["source_kind", "source"], sort=False):
         for metric in [*metrics, *set_names]:
@@ -49,7 +52,8 @@ def bd_rates(summary: pd.DataFrame, metrics: list[str], anchor: str) -> pd.DataF
                         note = str(caught[-1].message).split(" You can silence")[0]
                     if not np.isfinite(value):
                         value = math.nan
-                out.append([kind, source, metric, anchor, codec, value, len(rate_a), len(rate_t), note])
+                oracle = bool(sub.loc[sub["codec"] == codec, "oracle"].any()) if "oracle" in sub.columns else False
+                out.append([kind, source, metric, anchor, codec, oracle, value, len(rate_a), len(rate_t), note])
     return pd.DataFrame(out, columns=columns)
 
 

@@ -9,7 +9,7 @@ still match their sources (others are left out and reported: :mod:`aigi_scd.benc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from aigi_scd.bench.bdrate import bd_rates
 from aigi_scd.bench.plots import rd_plot
 from aigi_scd.bench.results import ALL_AIGI, benchmark_dir, load_results, summarize
 from aigi_scd.bench.set_scores import update_set_scores
-from aigi_scd.bench.stale import current_sources, unit_issues
+from aigi_scd.bench.stale import COMPRESS_MANIFEST, current_sources, unit_issues
 from aigi_scd.bench.tables import summary_markdown
-from aigi_scd.dataset.files import ensure_dir, write_bytes_atomic
+from aigi_scd.dataset.files import ensure_dir, read_json, write_bytes_atomic
 
 
 def smallest_sides(frame: pd.DataFrame) -> dict[str, float]:
@@ -36,6 +36,54 @@ def smallest_sides(frame: pd.DataFrame) -> dict[str, float]:
     return found
 
 
+def recorded_order(out: Path) -> dict[str, Any]:
+    """The codec order and anchor of the last `compress` run (``compress.json``), so tables keep their order."""
+    path = Path(out) / COMPRESS_MANIFEST
+    try:
+        manifest = read_json(path) if path.is_file() else {}
+    except (OSError, ValueError):
+        manifest = {}
+    manifest = manifest if isinstance(manifest, dict) else {}
+    return {"codec_order": manifest.get("codecs"), "anchor": manifest.get("anchor")}
+
+
+def derive_benchmark(
+    out: Path,
+    anchor: str | None = None,
+    codec_order: Sequence[str] | None = None,
+    scorer=None,
+    sources: dict[str, Any] | None = None,
+    progress: bool = True,
+    leave_out: Iterable[Path] = (),
+) -> dict[str, Any]:
+    """Every table of ``OUT/benchmark`` as the units on disk give it, written nowhere (set-level scores: computed
+    with `scorer`, else taken from their cache where current). `leave_out` adds stats files to those
+    :func:`aigi_scd.bench.stale.unit_issues` leaves out (units a verify found damaged)."""
+    current = current_sources(out, (sources or {}).values())
+    left_out = unit_issues(out, current)
+    frame, metrics = load_results(out, leave_out=[*left_out, *leave_out])
+    set_scores = update_set_scores(out, frame, scorer, current.by_name, progress)
+    summary = summarize(frame, metrics, set_scores)
+    codecs = list(summary["codec"].unique()) if not summary.empty else []
+    anchor = anchor or next((c for c in ("thumb-avif", *(codec_order or []), *codecs) if c in codecs), None)
+    bd = bd_rates(summary, metrics, anchor) if anchor else bd_rates(summary.iloc[0:0], [], "")
+    return {
+        "results": frame,
+        "metrics": metrics,
+        "summary": summary,
+        "bd_rate": bd,
+        "anchor": anchor,
+        "codec_order": list(codec_order or []),
+        "tables": {  # the text files, as written
+            "summary.csv": summary.to_csv(index=False).encode("utf-8"),
+            "summary.md": summary_markdown(summary, metrics, codec_order).encode("utf-8"),
+            "bd_rate.csv": bd.to_csv(index=False).encode("utf-8"),
+        },
+        "left_out": left_out,  # stats file → why its unit is not in the tables
+        "unchecked": current.unknown,  # source → why its units could not be checked against it
+    }
+
+
 def write_benchmark(
     out: Path,
     anchor: str | None = None,
@@ -47,19 +95,15 @@ def write_benchmark(
     """(Re)write every benchmark file from the stats files; returns the frames and the paths written."""
     folder = benchmark_dir(out)
     ensure_dir(folder)
-    current = current_sources(out, (sources or {}).values())
-    left_out = unit_issues(out, current)
-    frame, metrics = load_results(out, leave_out=left_out)
-    set_scores = update_set_scores(out, frame, scorer, current.by_name, progress)
-    summary = summarize(frame, metrics, set_scores)
+    bench = derive_benchmark(out, anchor, codec_order, scorer, sources, progress)
+    frame, summary, metrics = bench["results"], bench["summary"], bench["metrics"]
     written = []
 
     write_bytes_atomic(folder / "results.parquet", frame.to_parquet(index=False))
     written.append(folder / "results.parquet")
-
-    write_bytes_atomic(folder / "summary.csv", summary.to_csv(index=False).encode("utf-8"))
-    write_bytes_atomic(folder / "summary.md", summary_markdown(summary, metrics, codec_order).encode("utf-8"))
-    written += [folder / "summary.csv", folder / "summary.md"]
+    for name in ("summary.csv", "summary.md"):
+        write_bytes_atomic(folder / name, bench["tables"][name])
+        written.append(folder / name)
 
     plotted = [*metrics, *[c for c in ("fid", "kid") if c in summary.columns]] if not summary.empty else []
     sides = smallest_sides(frame)
@@ -67,19 +111,6 @@ def write_benchmark(
         write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order, sides))
         written.append(folder / f"rd_{metric}.png")
 
-    codecs = list(summary["codec"].unique()) if not summary.empty else []
-    anchor = anchor or next((c for c in ("thumb-avif", *(codec_order or []), *codecs) if c in codecs), None)
-    bd = bd_rates(summary, metrics, anchor) if anchor else bd_rates(summary.iloc[0:0], [], "")
-    write_bytes_atomic(folder / "bd_rate.csv", bd.to_csv(index=False).encode("utf-8"))
+    write_bytes_atomic(folder / "bd_rate.csv", bench["tables"]["bd_rate.csv"])
     written.append(folder / "bd_rate.csv")
-    return {
-        "results": frame,
-        "metrics": metrics,
-        "summary": summary,
-        "bd_rate": bd,
-        "anchor": anchor,
-        "codec_order": list(codec_order or []),
-        "paths": written,
-        "left_out": left_out,  # stats file → why its unit is not in the tables
-        "unchecked": current.unknown,  # source → why its units could not be checked against it
-    }
+    return {**bench, "paths": written}

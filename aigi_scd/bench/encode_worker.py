@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image
@@ -68,21 +69,38 @@ def score_one(score: ScoreSpec, reconstruction: bytes | Image.Image, data: bytes
 def encode_one(
     spec: str, target: float, key: str, data: bytes, prompt: dict | None, score: ScoreSpec | None = None
 ) -> dict[str, Any]:
-    """Compress and decompress one original (and score it with `score`); the result says ok, unreachable or
-    error and never raises for a per-image problem (a codec whose models cannot load raises
-    ModelUnavailableError: the run must stop)."""
-    result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
+    """Compress and decompress one original at one target (and score it with `score`): see :func:`encode_image`."""
+    return encode_image([(spec, target)], key, data, prompt, score)[0]
+
+
+def encode_image(
+    jobs: Sequence[tuple[str, float]],
+    key: str,
+    data: bytes,
+    prompt: dict | None,
+    score: ScoreSpec | None = None,
+) -> list[dict[str, Any]]:
+    """Compress and decompress one original with every (codec, target) of `jobs` (and score each reconstruction
+    with `score`), one result per job. The encodes share one image cache (:func:`aigi_scd.codec.base.image_work`),
+    so the work they have in common (a codec's rate-control encodes across its targets, the thumbnails that MISC's
+    pixel layer and thumb-avif both encode, a semantic layer) is done once, and each file is the one an encode of
+    its own would write. A result says ok, unreachable or error and never raises for a per-image problem (a codec
+    whose models cannot load raises ModelUnavailableError: the run must stop)."""
     try:
         image = load_rgb(data, f"original {key}")
     except ImageInputError as exc:  # an unreadable original: recorded with its reason, the rest of the unit goes on
-        result["error"] = str(exc)
-        return result
+        return [{"key": key, "status": "error", "error": str(exc), "min_bpp": None} for _ in jobs]
+    cache: dict[str, Any] = {}
+    return [_encode(codec_for(spec), spec, image, target, key, prompt, score, cache) for spec, target in jobs]
+
+
+def _encode(codec, spec, image, target, key, prompt, score, cache) -> dict[str, Any]:
+    result: dict[str, Any] = {"key": key, "status": "error", "error": None, "min_bpp": None}
     width, height = image.size
     result.update(width=width, height=height)
-    codec = codec_for(spec)
     start = time.perf_counter()
     try:
-        encoded = codec.encode_report(image, target, prompt=prompt)
+        encoded = codec.encode_report(image, target, prompt=prompt, key=key, image_cache=cache)
     except TargetUnreachableError as exc:
         result.update(status="unreachable", min_bpp=exc.min_bpp, error=str(exc))
         result["encode_seconds"] = time.perf_counter() - start
@@ -118,6 +136,8 @@ def encode_one(
         encode_seconds=encode_seconds,
         decode_seconds=decode_seconds,
         info=plain_json(encoded.info),
+        fixed_bytes=encoded.info.get("fixed_bytes"),
+        decode_verified=encoded.info.get("decode_verified", True),  # results made elsewhere say; ours are decoded here
     )
     if score is not None:
         result["scores"] = scorer_for(score).score([reconstruction], [image])[0]

@@ -2,7 +2,8 @@
 
 Three kinds of metric:
 
-- ``fr`` full-reference consistency with the original (psnr, ms_ssim, lpips, dists, clip_sim, ...),
+- ``fr`` full-reference consistency with the original (psnr, ms_ssim, lpips, dists, clip_sim, ...); ``ms_ssim`` is
+  RGB MS-SSIM as CompressAI reports it (``ms_ssim_y``: on the Y channel), see ``bench/fast_metrics.py``,
 - ``nr`` no-reference perceptual quality of the reconstruction (niqe, clipiqa, musiq, piqe, ...),
 - ``set`` distances between the set of originals and the set of reconstructions (fid, kid).
 
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from aigi_scd.bench.fast_metrics import FAST, remember_reference_side
 from aigi_scd.config import closest
 from aigi_scd.errors import ConfigError, ModelUnavailableError
 from aigi_scd.iqa import MetricInfo, pixels_to_tensor, pyiqa_configs, pyiqa_metric_info
@@ -38,8 +40,16 @@ PRESETS: dict[str, tuple[str, ...]] = {
 DEFAULT_METRIC_PRESET = "full"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
-# Smallest image side a metric accepts (pyiqa's ms_ssim runs an 11-tap window at 1/16 scale); smaller → no score.
-MIN_SIDE = {"ms_ssim": 161}
+# Smallest image side a metric accepts (MS-SSIM runs an 11-tap window at 1/16 scale); smaller → no score.
+MIN_SIDE = {name: side for name, (_, side) in FAST.items() if side > 1}
+# How a reader meets a metric whose name alone does not say its convention (summary.md, the report, the terminal).
+LABELS = {"ms_ssim": "ms_ssim (RGB)", "ms_ssim_y": "ms_ssim (Y)", "ssim": "ssim (Y)"}
+# Metrics of our own making (pyiqa has none of that name): name → (kind, lower is better).
+OWN_METRICS = {"ms_ssim_y": MetricInfo("ms_ssim_y", "fr", False)}
+
+
+def metric_label(name: str) -> str:
+    return LABELS.get(name, name)
 
 
 def metric_info(name: str) -> MetricInfo:
@@ -48,9 +58,11 @@ def metric_info(name: str) -> MetricInfo:
         return MetricInfo(name, "fr", False)
     if name in ("fid", "kid"):
         return MetricInfo(name, "set", True)
+    if name in OWN_METRICS:
+        return OWN_METRICS[name]
     info = pyiqa_metric_info(name)
     if info is None:
-        known = [*PRESETS, "clip_sim", "fid", "kid", *pyiqa_configs()]
+        known = [*PRESETS, "clip_sim", "fid", "kid", *OWN_METRICS, *pyiqa_configs()]
         raise ConfigError(
             f"unknown metric {name!r}{closest(name, known)}; use a preset ({', '.join(PRESETS)}), "
             "clip_sim, fid, kid or any pyiqa metric name (pyiqa.list_models())"
@@ -128,8 +140,9 @@ class Scorer:
     """Scores reconstructions against their originals with a list of metrics, in batches of equal-size images
     sized by pixels: `batch_size` is a budget in 1024² images' worth of pixels (8: eight 1024² images, thirty-two
     512² ones, one 4096² image), so memory per batch does not grow with the images' resolution. On the CPU the
-    budget is one 1024² image whatever `batch_size`: a batch buys no speed there, and some metrics take much
-    memory per pixel (pyiqa's SSIM and MS-SSIM convolve in float64: about 1 GB per 1024² image).
+    budget is one 1024² image whatever `batch_size`: a batch buys no speed there, and memory per worker stays that
+    of one image (pyiqa's float64 SSIM and MS-SSIM took 1.1–1.4 GB at 1024²; the implementations used now,
+    bench/fast_metrics.py, 170–220 MB).
 
     Construction loads every metric (and so fails at once, with one line, when weights are missing).
     """
@@ -167,6 +180,9 @@ class Scorer:
         if info.name == "clip_sim":
             self._nets["clip_sim"] = ClipSimilarity(self.clip_model, self.device)
             return
+        if info.name in FAST:  # another library's implementation (bench/fast_metrics.py says why)
+            self._nets[info.name] = FAST[info.name][0]
+            return
         import torch
 
         from aigi_scd.bench.metric_weights import create_pyiqa_metric
@@ -174,6 +190,7 @@ class Scorer:
         name = "fid" if info.kind == "set" else info.name
         key = "set" if info.kind == "set" else info.name
         self._nets[key] = create_pyiqa_metric(name, torch.device(self.device), OFFLINE_ALTERNATIVE)
+        remember_reference_side(name, self._nets[key])
 
     def score(
         self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], only: Sequence[str] | None = None
@@ -202,6 +219,10 @@ class Scorer:
                         values: list[float | None] = [None] * len(chunk)
                     elif info.name == "clip_sim":
                         values = self._nets["clip_sim"]([recs[i] for i in chunk], [refs[i] for i in chunk])
+                    elif info.name in FAST:
+                        with torch.no_grad():
+                            result = self._nets[info.name](rec_t, ref_t)
+                        values = [float(v) for v in result.detach().double().reshape(len(chunk), -1)[:, 0].cpu()]
                     else:
                         net = self._nets[info.name]
                         with torch.no_grad():

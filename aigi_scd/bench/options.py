@@ -15,9 +15,12 @@ from aigi_scd.config import load_name_list
 from aigi_scd.errors import AigiScdError, ConfigError, ModelUnavailableError, OutputDirError
 
 
-def config_name(codec: str, target: float) -> str:
-    """``<codec>-<target>``: the folder and the dataset config of one codec at one target (``misc-offline-0.03``)."""
-    return f"{codec}-{target:g}"
+def config_name(codec: str, target: float, oracle: bool = False) -> str:
+    """``<codec>-<target>``: the folder and the dataset config of one codec at one target (``misc-offline-0.03``).
+    An oracle codec (its semantic layer is the generation prompt) says so in the name when its own name does not:
+    ``my-misc-oracle-0.03``."""
+    mark = "-oracle" if oracle and "oracle" not in codec else ""
+    return f"{codec}{mark}-{target:g}"
 
 
 def needs_models(preset: CodecPreset) -> bool:
@@ -33,20 +36,47 @@ def needs_models(preset: CodecPreset) -> bool:
 class CodecChoice:
     spec: str  # what the user named: a registry name or a path to a .yaml
     preset: CodecPreset
+    sets: tuple[str, ...] | None = None  # the sets it runs on (None: every one; results made elsewhere: their own)
 
     @property
     def name(self) -> str:
         return self.preset.name
 
+    def targets(self, asked: list[float]) -> list[float]:
+        """The targets this codec runs at: those asked for, or, for results made elsewhere, the folder's own."""
+        if self.preset.kind != "external":
+            return asked
+        from aigi_scd.codec.plugins.external import target_folders
 
-def parse_codecs(spec: str) -> list[CodecChoice]:
-    """``--codecs``: registry names or preset paths, each loaded now (a typo stops the command at once)."""
-    return load_name_list(
-        spec,
-        lambda name: CodecChoice(name, load_codec_preset(name)),
-        "--codecs",
-        "codec presets (see `aigi-scd list codecs`)",
+        return sorted(target_folders(Path(self.preset.options["results"])))
+
+
+def parse_codecs(spec: str, results: list[Path] = ()) -> list[CodecChoice]:
+    """``--codecs``: registry names or preset paths, each loaded now (a typo stops the command at once); then one
+    codec per ``--results`` folder (results made elsewhere)."""
+    from aigi_scd.codec.plugins.external import folder_preset
+
+    choices = (
+        load_name_list(
+            spec,
+            lambda name: CodecChoice(name, load_codec_preset(name)),
+            "--codecs",
+            "codec presets (see `aigi-scd list codecs`)",
+        )
+        if spec
+        else []
     )
+    for folder in results:
+        if not Path(folder).is_dir():
+            raise ConfigError(f"--results {folder}: no such folder; give the folder of bitstreams and reconstructions")
+        choices.append(CodecChoice(str(Path(folder).resolve()), folder_preset(Path(folder).resolve())))
+    names = [c.name for c in choices]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise ConfigError(f"two codecs are named {twice!r}; give a results folder a codec.yaml with another name")
+    if not choices:
+        raise ConfigError("--codecs names nothing; give codec presets (see `aigi-scd list codecs`) or --results DIR")
+    return choices
 
 
 def parse_targets(spec: str) -> list[float]:
@@ -64,6 +94,8 @@ def parse_targets(spec: str) -> list[float]:
 def check_codec(choice: CodecChoice):
     """Build the codec and run it once both ways on a small probe, so a codec that cannot run here (missing
     weights or modules; models load on first use) stops the command with one line before any work."""
+    if choice.preset.kind == "external":
+        return build_codec(choice.preset)  # checked against the sets it scores (bench/external_results.py)
     try:
         codec = build_codec(choice.preset)
         codec.decode(codec.encode_report(Image.new("RGB", (64, 64), (120, 130, 140)), 4.0, prompt=None).data)

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigi_scd.bench.benchmark import write_benchmark
+from aigi_scd.bench.benchmark import recorded_order, write_benchmark
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES, write_report
 from aigi_scd.dataset.compressed_card import write_compress_card
-from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import MANIFEST
 from aigi_scd.dataset.swap import finish_pending_swap
 from aigi_scd.errors import ConfigError, OutputDirError
@@ -29,13 +28,6 @@ class Published:
 
 def has_units(out: Path) -> bool:
     return any((Path(out) / "compressed").glob("*/*.stats.json"))
-
-
-def recorded_order(out: Path) -> dict[str, Any]:
-    """The codec order and anchor of the last `compress` run (``compress.json``), so tables keep their order."""
-    path = Path(out) / COMPRESS_MANIFEST
-    manifest = read_json(path) if path.is_file() else {}
-    return {"codec_order": manifest.get("codecs"), "anchor": manifest.get("anchor")}
 
 
 def publish(

@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from aigi_scd.bench.metrics import metric_info
+from aigi_scd.bench.metrics import metric_info, metric_label
+from aigi_scd.bench.plots import PLOT_NOTE
 from aigi_scd.bench.results import KIND_LABEL, benchmark_dir
 from aigi_scd.bench.sources import load_rgb
-from aigi_scd.bench.tables import SUMMARY_NOTE, codec_order_of, fmt, summary_tables
+from aigi_scd.bench.tables import ORACLE_MARK, SUMMARY_NOTE, codec_order_of, fmt, summary_tables
 from aigi_scd.codec.errors import ImageInputError
 from aigi_scd.dataset.contents import read_members
 from aigi_scd.dataset.files import read_json, write_bytes_atomic
@@ -88,7 +89,7 @@ def spread(keys: Sequence[str], count: int) -> list[str]:
 
 
 def _scores_text(row: pd.Series, metrics: list[str]) -> str:
-    parts = [f"{m} {fmt(row[m])}" for m in metrics if m in row and pd.notna(row[m])]
+    parts = [f"{metric_label(m)} {fmt(row[m])}" for m in metrics if m in row and pd.notna(row[m])]
     return " · ".join(parts)
 
 
@@ -207,8 +208,9 @@ def render_report(out: Path, bench: dict[str, Any], images_per_set: int = DEFAUL
     codec_order = bench.get("codec_order")
     folder = benchmark_dir(out)
     plotted = [m for m in [*metrics, "fid", "kid"] if (folder / f"rd_{m}.png").is_file()]
-    plots = [(m, metric_info(m).arrow, data_uri((folder / f"rd_{m}.png").read_bytes())) for m in plotted]
+    plots = [(metric_label(m), metric_info(m).arrow, data_uri((folder / f"rd_{m}.png").read_bytes())) for m in plotted]
     manifest = read_json(out / "compress.json") if (out / "compress.json").is_file() else {}
+    oracles = set(frame.loc[frame["oracle"].astype(bool), "codec"]) if "oracle" in frame.columns else set()
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = environment.from_string(_asset("report.html.j2"))
     return template.render(
@@ -224,6 +226,8 @@ def render_report(out: Path, bench: dict[str, Any], images_per_set: int = DEFAUL
         note=markupsafe.Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(markupsafe.escape(SUMMARY_NOTE)))),
         tables=summary_tables(bench["summary"], metrics, codec_order),
         plots=plots,
+        plot_note=PLOT_NOTE,
+        label=lambda codec: codec + (ORACLE_MARK if codec in oracles else ""),
         sets=build_sets(out, frame, metrics, codec_order, images_per_set) if len(frame) else [],
         images_per_set=images_per_set,
         scale=lambda width: max(1, math.floor(512 / max(int(width), 1))),

@@ -42,7 +42,7 @@ def update_set_scores(out: Path, frame: pd.DataFrame, scorer, sources: dict[str,
         if names and not fresh and set(ok["source"]) <= set(sources):
             todo.append((gid, fingerprint, ok))
     ref_features: dict[tuple[str, str], np.ndarray] = {}
-    for gid, fingerprint, ok in tqdm(todo, desc="fid/kid", disable=not progress, leave=False):
+    for gid, fingerprint, ok in tqdm(todo, desc="fid/kid", disable=not progress or not todo, leave=False):
         missing = ok[[(s, k) not in ref_features for s, k in zip(ok["source"], ok["key"], strict=True)]]
         for src, keys in missing.groupby("source")["key"]:
             ref_features.update(_features(scorer, _originals(sources[src], set(keys), src)))

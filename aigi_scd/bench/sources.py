@@ -11,11 +11,13 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image
 
+from aigi_scd.bench.originals import files_digests, tar_digests
 from aigi_scd.codec.errors import ImageInputError
 from aigi_scd.codec.image import MAX_PIXELS, to_rgb8
 from aigi_scd.dataset.integrity import shard_files_problem
@@ -55,10 +57,21 @@ class SourceShard:
     index: int
     keys: list[str]
     _load: Callable[[], Iterator[Item]] = field(repr=False)
+    _digests: Callable[[], dict[str, str]] | None = field(default=None, repr=False)
+    _known: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return f"{self.source}-{self.index:05d}"
+
+    def digests(self) -> dict[str, str]:
+        """Key → sha256 of each original as it is now (read once: :mod:`aigi_scd.bench.originals`)."""
+        if self._known is None:
+            if self._digests is not None:
+                self._known = self._digests()
+            else:
+                self._known = {item.key: sha256(item.data) for item in self._load()}
+        return self._known
 
     def iter_items(self) -> Iterator[Item]:
         """The originals one at a time (memory holds one, whatever the shard's size); ConfigError at the end
@@ -140,7 +153,8 @@ def build_sources(build: Path) -> list[Source]:
             if not stats.get("kept"):
                 continue
             tar = model_data_dir(build, model) / shard_name(index)
-            shards.append(SourceShard(model, "aigi", index, list(stats["keys"]), _shard_loader(tar, build)))
+            keys = list(stats["keys"])
+            shards.append(SourceShard(model, "aigi", index, keys, _shard_loader(tar, build), partial(tar_digests, tar)))
         if shards:
             sources.append(Source(model, "aigi", build, shards))
     if not sources:
@@ -190,7 +204,10 @@ def folder_source(folder: Path, shard_size: int = 64, name: str | None = None) -
     shards = []
     for index, start in enumerate(range(0, len(files), shard_size)):
         chunk = list(zip(keys[start : start + shard_size], files[start : start + shard_size], strict=True))
-        shards.append(SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk, folder)))
+        digests = partial(files_digests, chunk)
+        shards.append(
+            SourceShard(source, "natural", index, [k for k, _ in chunk], _folder_loader(chunk, folder), digests)
+        )
     return Source(source, "natural", folder.resolve(), shards, shard_size)
 
 

@@ -1,10 +1,12 @@
 """Which finished `compress` units the benchmark tables may use: those whose images are still the images of
 their source as it is now.
 
-A unit records the keys it compressed. After ``aigi-scd filter`` changes a build (or files are added to an
-image folder), units of codecs and targets that were not compressed again still hold the old image set;
-averaging them beside redone units would compare codecs over different images. Such units, and units
-whose stats file cannot be read, are left out of the tables and reported, never dropped in silence.
+A unit records the keys it compressed and, in every row, its original's sha256. After ``aigi-scd filter``
+changes a build (or files are added to an image folder), units of codecs and targets that were not compressed
+again still hold the old image set; after an original is replaced under its name (or a build shard is made
+again with other bytes), they hold rows of images that are no longer there. Averaging them beside redone units
+would compare codecs over different images. Such units, and units whose stats file cannot be read, are left out
+of the tables and reported, never dropped in silence; ``compress`` redoes them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.bench.originals import originals_problem
 from aigi_scd.bench.sources import Source, build_sources, folder_source
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import source_names
@@ -87,6 +90,7 @@ def unit_issues(out: Path, current: CurrentSources) -> dict[Path, str]:
         try:
             stats = read_json(path)
             source, unit, keys = stats["source"], stats["unit"], list(stats["keys"])
+            rows = [dict(r) for r in stats.get("rows") or []]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             issues[path] = f"its stats file is unreadable ({type(exc).__name__}: {exc})"
             continue
@@ -108,6 +112,13 @@ def unit_issues(out: Path, current: CurrentSources) -> dict[Path, str]:
                 f"its {len(keys)} images are not the {len(shard.keys)} of source shard {unit} as it is now "
                 f"({example}): the source changed after it was compressed"
             )
+        else:
+            try:
+                changed = originals_problem(rows, shard.digests())
+            except AigiScdError as exc:
+                changed = f"the originals of source shard {unit} cannot be read ({exc})"
+            if changed:
+                issues[path] = changed
     return issues
 
 
@@ -116,8 +127,8 @@ def describe_left_out(issues: dict[Path, str], out: Path, limit: int = 3) -> lis
     if not issues:
         return []
     lines = [
-        f"Left out of the tables: {len(issues)} unit(s) that no longer match their source (redo them by compressing "
-        "again with their codecs and targets; `aigi-scd verify` lists them all):"
+        f"Left out of the tables: {len(issues)} unit(s) that no longer match their source (compressing again with "
+        "their codecs and targets redoes them; `aigi-scd verify` lists them all):"
     ]
     for path, why in list(issues.items())[:limit]:
         lines.append(f"  {path.relative_to(out).as_posix().removesuffix('.stats.json')}: {why}")

@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from aigi_scd.bench import semantic_fidelity
+from aigi_scd.bench.environment import row_fields
+from aigi_scd.bench.journal import UnitJournal, keys_digest, partial_dir
+from aigi_scd.bench.metric_revisions import outdated_metrics, revisions
 from aigi_scd.bench.options import CodecChoice, config_name
+from aigi_scd.bench.originals import ORIGINAL, originals_problem
 from aigi_scd.bench.sources import Item, Source, SourceShard
 from aigi_scd.codec import CodecPreset
 from aigi_scd.dataset.files import read_json, write_json_atomic
-from aigi_scd.dataset.sample import json_bytes
+from aigi_scd.dataset.sample import json_bytes, sha256
 from aigi_scd.dataset.shards import AtomicTarWriter
 
 STATS_VERSION = 1
@@ -33,10 +37,11 @@ class Unit:
     target: float
     shard: SourceShard
     out: Path
+    environment: dict[str, Any] | None = None  # libraries, device, dtype (bench/environment.py); None: unchecked
 
     @property
     def config(self) -> str:
-        return config_name(self.codec.name, self.target)
+        return config_name(self.codec.name, self.target, self.codec.preset.oracle)
 
     @property
     def folder(self) -> Path:
@@ -67,13 +72,35 @@ def unit_state(unit: Unit, metrics: list[str]) -> tuple[str, dict | None]:
         stats.get("version") == STATS_VERSION
         and stats.get("keys") == unit.shard.keys
         and stats.get("codec_fingerprint") == preset_fingerprint(unit.codec.preset)
+        and (unit.environment is None or stats.get("environment") == unit.environment)
         and (not any(r["status"] == "ok" for r in stats.get("rows", [])) or unit.tar.is_file())
+        and originals_problem(stats.get("rows", []), unit.shard.digests()) is None
     )
     if not same:
         return "todo", None
-    missing = [m for m in metrics if m not in stats.get("metrics", [])]
+    missing = missing_metrics(stats, metrics)
     no_fidelity = any(semantic_fidelity.RECALL not in r for r in stats.get("rows", []) if r["status"] == "ok")
     return ("rescore" if missing or no_fidelity else "done"), stats
+
+
+def missing_metrics(stats: dict[str, Any], metrics: list[str]) -> list[str]:
+    """Requested metrics a unit's rows lack, or hold as computed under an earlier convention (``ms_ssim`` on Y)."""
+    outdated = outdated_metrics(stats)
+    return [m for m in metrics if m not in stats.get("metrics", []) or m in outdated]
+
+
+def unit_journal(unit: Unit, metrics: list[str], mode: str) -> UnitJournal:
+    """Where the finished images of the unit wait while it is made (``mode``: encode, or rescore a finished one);
+    parts made with another preset, other metrics, other libraries or from other originals are not reused."""
+    identity = {
+        "mode": mode,
+        "codec_fingerprint": preset_fingerprint(unit.codec.preset),
+        "metrics": list(metrics),
+        "metric_revisions": revisions(metrics),
+        "environment": unit.environment,
+        "originals": keys_digest(sorted(f"{k}:{v}" for k, v in unit.shard.digests().items())),
+    }
+    return UnitJournal(partial_dir(unit.folder, unit.shard.name), unit.shard.keys, identity)
 
 
 def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +123,11 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
         "encode_seconds": result.get("encode_seconds"),
         "decode_seconds": result.get("decode_seconds"),
         "bitstream_sha256": result.get("bitstream_sha256"),
+        ORIGINAL: sha256(item.data),
+        "fixed_bytes": result.get("fixed_bytes"),
+        "decode_verified": result.get("decode_verified"),
         "error": result.get("error") if result["status"] != "ok" else None,
+        **row_fields(unit.environment),
         **semantic_fidelity.empty_scores(),
         "scores": {},
     }
@@ -104,8 +135,8 @@ def result_row(unit: Unit, item: Item, result: dict[str, Any]) -> dict[str, Any]
 
 def sample_record(row: dict[str, Any], info: str) -> dict[str, Any]:
     """The json stored beside a bitstream and its reconstruction (fixed shape; scores as a name/value list)."""
-    keys = ("key", "source", "source_kind", "origin", "codec", "target_bpp", "bytes", "bpp", "width", "height")
-    record = {k: row[k] for k in keys}
+    keys = ("key", "source", "source_kind", "origin", "codec", "oracle", "target_bpp", "bytes", "bpp", "width")
+    record = {k: row.get(k) for k in (*keys, "height", ORIGINAL)}
     record.update(
         encode_seconds=row["encode_seconds"],
         decode_seconds=row["decode_seconds"],
@@ -124,8 +155,8 @@ def plan_units(out: Path, sources: list[Source], codecs: list[CodecChoice], targ
         for source in sources
         for shard in source.shards
         for codec in codecs
-        if source.kind == "aigi" or not codec.preset.oracle
-        for target in targets
+        if (source.kind == "aigi" or not codec.preset.oracle) and (codec.sets is None or source.name in codec.sets)
+        for target in codec.targets(targets)
     ]
 
 
@@ -159,11 +190,13 @@ class UnitWriter:
                 "config": unit.config,
                 "codec": unit.codec.name,
                 "codec_fingerprint": preset_fingerprint(unit.codec.preset),
+                "environment": unit.environment,
                 "target_bpp": unit.target,
                 "source": unit.shard.source,
                 "source_kind": unit.shard.kind,
                 "keys": unit.shard.keys,
                 "metrics": list(self.metrics),
+                "metric_revisions": revisions(self.metrics),
                 "counts": counts,
                 "rows": self.rows,
             },

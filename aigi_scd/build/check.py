@@ -15,9 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.build.batching import DAMAGED_STATS_SUFFIX, batches_of
 from aigi_scd.build.plan import shard_plan
+from aigi_scd.dataset.commands import command_for_folder
 from aigi_scd.dataset.files import write_json_atomic
-from aigi_scd.dataset.integrity import Finding, sample_problems, shard_files_problem
+from aigi_scd.dataset.integrity import Finding, readable_keys, sample_problems, shard_files_problem
 from aigi_scd.dataset.shards import (
     discard_shard,
     imported_sources,
@@ -34,12 +36,16 @@ from aigi_scd.dataset.shards import (
 )
 from aigi_scd.errors import DamagedDataError
 
-DAMAGED_SUFFIX = ".damaged"  # a damaged tar set aside by a repair: out of every config, kept as evidence
+DAMAGED_SUFFIX = DAMAGED_STATS_SUFFIX  # a damaged shard set aside by a repair: out of every config, kept as evidence
 ORDER_SHARD = 10
 
 
-def build_command(manifest: dict[str, Any]) -> str:
-    return manifest.get("command") or "the original `aigi-scd build` command (its options are in build.json)"
+def build_command(manifest: dict[str, Any], out: Path) -> str:
+    """The build's recorded command, writing into `out` (the folder verified, wherever the build first ran)."""
+    command = manifest.get("command")
+    if not command:
+        return f"the original `aigi-scd build` command with --out {out} (its options are in build.json)"
+    return command_for_folder(command, out)
 
 
 def unmade_shards(out: Path) -> set[str]:
@@ -68,7 +74,7 @@ def check_build(out: Path, deep: bool = True, on_sample: Callable[[], None] | No
         return [Finding(out / "build.json", exc.problem)]
     findings: list[Finding] = []
     owner: dict[str, str] = {}  # key → the shard that holds it
-    command = build_command(manifest)
+    command = build_command(manifest, out)
     for model, shards in plans.items():
         unmade = []
         for index, planned in enumerate(shards):
@@ -91,6 +97,8 @@ def check_build(out: Path, deep: bool = True, on_sample: Callable[[], None] | No
     for source in imported_sources(manifest):
         for index in stats_files(out, source):
             findings += _check_imported_shard(out, source, index, deep, owner, on_sample)
+    for source in source_names(manifest):
+        findings += _stray_tars(out, source, len(plans.get(source, [])), owner)
     data = out / "data"
     sources = set(source_names(manifest))
     for folder in sorted(p for p in data.iterdir() if p.is_dir()) if data.is_dir() else []:
@@ -145,7 +153,7 @@ def _check_shard(
                 kept_path,
                 f"{label}: unfinished, with the partial tars of an interrupted run ({damage[0]})",
                 repair="remove its leftover tars (the build makes the shard again)",
-                regenerate=build_command(manifest),
+                regenerate=build_command(manifest, out),
                 action=lambda: _discard(out, model, index),
                 order=ORDER_SHARD,
             )
@@ -155,8 +163,8 @@ def _check_shard(
             Finding(
                 kept_path,
                 f"{label}: " + "; ".join(damage[:3]) + (f" (+{len(damage) - 3} more)" if len(damage) > 3 else ""),
-                repair="set its tars aside (*.damaged) and remove its stats file, so the build makes it again",
-                regenerate=build_command(manifest),
+                repair="set its tars and stats file aside (*.damaged), so the build makes it again",
+                regenerate=build_command(manifest, out),
                 action=lambda: set_shard_aside(out, model, index),
                 order=ORDER_SHARD,
             )
@@ -214,7 +222,7 @@ def _check_imported_shard(
         Finding(
             kept_path,
             f"{label}: " + "; ".join(damage[:3]) + (f" (+{len(damage) - 3} more)" if len(damage) > 3 else ""),
-            repair="set its tars aside (*.damaged) and remove its stats file",
+            repair="set its tars and stats file aside (*.damaged)",
             regenerate=f"aigi-scd import ... --source {source} --out {out} (the import that made it; see build.json)",
             action=lambda: set_shard_aside(out, source, index),
             order=ORDER_SHARD,
@@ -222,13 +230,42 @@ def _check_imported_shard(
     ]
 
 
-def _listed(path: Path) -> tuple[list[str], list[str]]:
-    from aigi_scd.dataset.integrity import tar_keys
+def _stray_tars(out: Path, source: str, planned: int, owner: dict[str, str]) -> list[Finding]:
+    """Tars in a source's folder that its config loads (``train-*.tar``) but no shard accounts for: not in the plan
+    and without a stats file (a copied or renamed shard). load_dataset would read their samples twice."""
+    folder = model_data_dir(out, source)
+    accounted = {shard_name(i) for i in range(planned)} | {shard_name(i) for i in stats_files(out, source)}
+    findings = []
+    for tar in sorted(folder.glob("train-*.tar")) if folder.is_dir() else []:
+        if tar.name in accounted:
+            continue
+        keys, problems = readable_keys(tar)
+        twice = [k for k in keys if k in owner]
+        what = (
+            f"{len(twice)} of its {len(keys)} samples are also in {owner[twice[0]]} (duplicated keys)"
+            if twice
+            else (f"{len(keys)} samples" + (f"; {problems[0]}" if problems else ""))
+        )
+        findings.append(
+            Finding(
+                tar,
+                f"{source}: {tar.name} belongs to no shard of the build (no stats file, not in the plan), yet its "
+                f"config loads it: {what}",
+                repair=f"set it aside (*{DAMAGED_SUFFIX}), out of every config",
+                action=lambda tar=tar: _set_tar_aside(tar, out),
+                order=ORDER_SHARD,
+            )
+        )
+    return findings
 
-    try:
-        return list(tar_keys(path)), []
-    except DamagedDataError as exc:
-        return [], [exc.problem]
+
+def _set_tar_aside(tar: Path, out: Path) -> str:
+    os.replace(tar, tar.with_name(tar.name + DAMAGED_SUFFIX))
+    return f"set {tar.relative_to(out)} aside ({tar.name}{DAMAGED_SUFFIX}), out of every config"
+
+
+def _listed(path: Path) -> tuple[list[str], list[str]]:
+    return readable_keys(path)
 
 
 def _extra_shard(out: Path, model: str, index: int, path: Path, planned: int) -> Finding:
@@ -253,15 +290,20 @@ def _discard(out: Path, model: str, index: int) -> str:
 
 
 def set_shard_aside(out: Path, model: str, index: int) -> str:
-    """Rename a damaged shard's tars to ``*.damaged`` (out of every config) and remove its stats file."""
+    """Rename a damaged shard's tars and its stats file to ``*.damaged`` (out of every config, no longer marking
+    the shard done); the build that makes it again reads from the old stats file the batches its images were
+    made in (:mod:`aigi_scd.build.batching`)."""
     moved = []
+    stats = model_data_dir(out, model) / stats_name(index)
     for path in (model_data_dir(out, model) / shard_name(index), model_reject_dir(out, model) / reject_name(index)):
         if path.exists():
             os.replace(path, path.with_name(path.name + DAMAGED_SUFFIX))
             moved.append(path.name)
-    (model_data_dir(out, model) / stats_name(index)).unlink(missing_ok=True)
-    aside = f"{', '.join(moved)} → *{DAMAGED_SUFFIX}" if moved else "no tar was left"
-    return f"set {model} shard {index} aside ({aside}) and removed its stats file; the build makes it again"
+    if stats.exists():
+        os.replace(stats, stats.with_name(stats.name + DAMAGED_STATS_SUFFIX))
+        moved.append(stats.name)
+    aside = f"{', '.join(moved)} → *{DAMAGED_SUFFIX}" if moved else "no file was left"
+    return f"set {model} shard {index} aside ({aside}); the build makes it again"
 
 
 def rebuild_stats(out: Path, manifest: dict[str, Any], model: str, index: int, planned: list[str]) -> str:
@@ -288,6 +330,8 @@ def rebuild_stats(out: Path, manifest: dict[str, Any], model: str, index: int, p
     except DamagedDataError:
         old = {}
     generation = (kept + rejected)[0].get("generation") or {} if kept + rejected else {}
+    by_key = {r["key"]: r for r in kept + rejected}
+    calls = batches_of([(by_key[k].get("generation") or {}).get("batch_size") for k in planned if k in by_key])
     stats = {
         "shard": index,
         "model": model,
@@ -307,7 +351,8 @@ def rebuild_stats(out: Path, manifest: dict[str, Any], model: str, index: int, p
         "images_per_second": old.get("images_per_second"),
         "device": generation.get("device"),
         "dtype": generation.get("dtype"),
-        "batch_size": generation.get("batch_size"),
+        "batch_size": old.get("batch_size") or (calls[0] if calls else generation.get("batch_size")),
+        "batches": calls,
         "prompts_truncated": sum(bool((r.get("generation") or {}).get("prompt_truncated")) for r in kept + rejected),
         "rebuilt": True,
     }

@@ -2,9 +2,12 @@
 
 Three stages, joined by bounded queues so memory stays flat and the slowest stage sets the pace:
 
-1. **Generation** (the main thread): one model's images stream through the pipeline in batches of a fixed
-   size that run across shard boundaries (a compiled pipeline sees one shape; a CUDA out-of-memory halves
-   the batch and retries the same images). Each batch is cut at shard boundaries into chunks.
+1. **Generation** (the main thread): one model's images stream through the pipeline shard by shard, in
+   batches that never cross a shard (images depend on their batch at the floating-point level, so a shard's
+   bytes must not depend on its neighbours: the number of ranks, a resume or an out-of-memory elsewhere).
+   A shard is cut at one batch size (a compiled pipeline sees one shape: short batches are padded); a CUDA
+   out-of-memory halves the batch and retries the same images; a shard made again replays the grouping its
+   stats file recorded (:mod:`aigi_scd.build.batching`). Each batch is one chunk.
 2. **Host workers** (a pool of processes): each image's PNG, its sha256, the filters that run on the CPU and
    the shard steps' features (:mod:`aigi_scd.build.host_work`).
 3. **The shard writer** (a thread): takes chunks in plan order, waits for their host work, runs what remains
@@ -18,7 +21,6 @@ own shards, and from the stats files of shards finished earlier or by other rank
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import sys
 import threading
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.build.batching import ModelBatching, ShardBatching
 from aigi_scd.build.host_work import HostPlan, HostResult, HostWork, process_image, start_worker
 from aigi_scd.build.plan import kept_candidates
 from aigi_scd.dataset.files import read_json, write_json_atomic
@@ -46,7 +49,7 @@ from aigi_scd.filters.chain import FilterChain
 from aigi_scd.filters.shard import filter_shard
 from aigi_scd.pipelines.card import ModelCard
 from aigi_scd.pipelines.loading import LoadedPipeline
-from aigi_scd.pipelines.runner import GeneratedImage, WorkItem, generate
+from aigi_scd.pipelines.runner import GeneratedImage, InjectedFaults, WorkItem, generate
 from aigi_scd.prompts.tokens import TokenReport
 from aigi_scd.weights.ranks import Ranks, wait_until
 from aigi_scd.weights.workers import process_pool
@@ -70,7 +73,7 @@ class Slot:
 
 @dataclass
 class Chunk:
-    """Consecutive images of one shard from one pipeline call, each with its host work (a future or done)."""
+    """The images of one pipeline call (all of one shard), each with its host work (a future or done)."""
 
     slot: Slot
     images: list[GeneratedImage]
@@ -83,6 +86,7 @@ class Chunk:
 class ShardEnd:
     slot: Slot
     loaded: LoadedPipeline
+    batch_size: int  # the size the shard's batches were cut at
 
 
 STOP = "stop"  # no more shards
@@ -190,7 +194,8 @@ class ShardWriter(threading.Thread):
         slot = first.slot
         discard_shard(self.out, slot.model, slot.index)
         began = time.perf_counter()
-        seconds = {"generation": 0.0, "batch_size": 0}
+        seconds = {"generation": 0.0}
+        calls: list[int] = []  # the size of each pipeline call that made the shard's images, in order
         end: list[ShardEnd] = []
 
         def batches():
@@ -199,7 +204,7 @@ class ShardWriter(threading.Thread):
                 if message.slot != slot:
                     raise RuntimeError(f"shard {slot.index} of {slot.model} was cut short")
                 seconds["generation"] += sum(image.seconds for image in message.images)
-                seconds["batch_size"] = max(seconds["batch_size"], *(image.batch_size for image in message.images))
+                calls.append(message.images[0].batch_size)
                 yield self._pending(message)
                 message = self._next()
             end.append(message)
@@ -227,7 +232,7 @@ class ShardWriter(threading.Thread):
             "images_per_second": len(slot.items) / generation if generation else None,
             "device": loaded.device,
             "dtype": loaded.dtype,
-            "batch_size": seconds["batch_size"],
+            **ShardBatching(end[0].batch_size, tuple(calls)).record(),
             "offload": loaded.memory.offload,
             "vae_tiling": loaded.memory.vae_tiling,
             "vae_slicing": loaded.memory.vae_slicing,
@@ -253,6 +258,7 @@ class Engine:
     workers: int
     bar: Any
     batch_size: int | None = None  # None: the loaded pipeline's (its card's, or measured)
+    batching: dict[str, ModelBatching] = field(default_factory=dict)  # model → what earlier runs recorded
     written: list[dict[str, Any]] = field(default_factory=list)
 
     def run(self, load: Callable[[ModelCard], tuple[LoadedPipeline, TokenReport | None]], release: Callable[[], None]):
@@ -281,10 +287,16 @@ class Engine:
             if writer.error is not None:
                 raise writer.error
         except BaseException:
-            if writer.is_alive():
-                with contextlib.suppress(queue.Full):
-                    writer.inbox.put(ABORT, timeout=60)
-                writer.join(timeout=60)
+            # The writer stops at its next chunk (the shard it was making is discarded) or after the file it is
+            # writing: waited for without a time limit, so Ctrl-C never leaves it killed half-way through a file
+            # (a second Ctrl-C still stops the wait).
+            while writer.is_alive():
+                try:
+                    writer.inbox.put(ABORT, timeout=POLL)
+                    break
+                except queue.Full:
+                    continue
+            writer.join()
             raise
         finally:
             if pool is not None:
@@ -298,29 +310,35 @@ class Engine:
         tqdm.write(f"{self.ranks.prefix()}{message}", file=sys.stderr)
 
     def _generate(self, loaded, tokens, slots: list[Slot], writer: ShardWriter, pool, inline) -> None:
-        items = [item for slot in slots for item in slot.items]
-        owners = [slot for slot in slots for _ in slot.items]
-        batch_size = self.batch_size or loaded.speed.batch_size
-        self.bar.set_postfix_str(f"{loaded.card.name} (batch {batch_size})")
+        """Each shard in batches of its own (see the module docstring); an out-of-memory's smaller batch holds
+        for the model's later shards too."""
+        known = self.batching.get(loaded.card.name, ModelBatching())
+        size = known.size(self.batch_size or loaded.speed.batch_size, explicit=self.batch_size is not None)
+        faults = InjectedFaults()  # the test hook's count holds across the model's shards
+        self.bar.set_postfix_str(f"{loaded.card.name} (batch {size})")
+        for slot in slots:
+            recorded = known.shards.get(slot.index)
+            planned = recorded.batch_size if recorded is not None else size
 
-        def smaller(size: int, reason: str) -> None:
-            self._say(f"{loaded.card.name}: out of memory at batch {batch_size}; going on with batch {size} ({reason})")
+            def smaller(new: int, reason: str, was: list[int] = [planned]) -> None:  # noqa: B006 (one per shard)
+                nonlocal size
+                size = min(size, new)
+                self._say(f"{loaded.card.name}: out of memory at batch {was[0]}; going on with batch {new} ({reason})")
+                was[0] = new
 
-        done = 0
-        for batch in generate(loaded, items, batch_size, pad=loaded.speed.compile, on_smaller_batch=smaller):
-            start = 0
-            while start < len(batch):
-                slot = owners[done + start]
-                stop = start
-                while stop < len(batch) and owners[done + stop] is slot:
-                    stop += 1
-                images = batch[start:stop]
+            sizes = recorded.batches if recorded is not None else None
+            for images in generate(
+                loaded,
+                slot.items,
+                planned,
+                pad=loaded.speed.compile,
+                on_smaller_batch=smaller,
+                sizes=sizes,
+                faults=faults,
+            ):
                 if pool is not None:
                     work = [pool.submit(process_image, g.item.key, g.pixels, g.problem, g.item.prompt) for g in images]
                 else:
                     work = [inline(g.item.key, g.pixels, g.problem, g.item.prompt) for g in images]
                 writer.put(Chunk(slot, images, work, loaded, tokens))
-                if done + stop == len(items) or owners[done + stop] is not slot:
-                    writer.put(ShardEnd(slot, loaded))
-                start = stop
-            done += len(batch)
+            writer.put(ShardEnd(slot, loaded, planned))

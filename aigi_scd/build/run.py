@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 import aigi_scd
+from aigi_scd.build.batching import ModelBatching, model_batching
 from aigi_scd.build.engine import Engine, Slot
 from aigi_scd.build.manifest import MANIFEST_FORMAT, prepare_out, preset_record
 from aigi_scd.build.plan import plan_shards
@@ -168,10 +169,11 @@ def _resumable(
     device: str,
     dtypes: dict[str, Any],
     ranks: Ranks,
-) -> list[int]:
+) -> tuple[list[int], dict[str, ModelBatching]]:
     """Rank 0's start: build.json, then the positions of the shards a resumed run skips (finished, tars matching
-    their stats, made on this kind of device in this precision). Every other shard's files are removed now,
-    before any rank starts, so that no rank reads the stale stats of a shard another rank is making again."""
+    their stats, made on this kind of device in this precision) and each model's recorded batching (the grouping
+    of shards made again, the batch size to continue with). Every other shard's files are removed now, before
+    any rank starts, so that no rank reads the stale stats of a shard another rank is making again."""
     finish_pending_swap(out)
     prepare_out(out, manifest, overwrite)
     warn = lambda message: tqdm.write(f"{ranks.prefix()}{message}", file=sys.stderr)  # noqa: E731
@@ -179,10 +181,29 @@ def _resumable(
         card.name: shards_to_skip(out, card.name, device, str(dtypes[card.name]).replace("torch.", ""), warn)
         for card in config.cards
     }
+    redo = {
+        card.name: [s.index for s in slots if s.model == card.name and s.index not in done[card.name]]
+        for card in config.cards
+    }
+    batching = {card.name: model_batching(out, card.name, done[card.name], redo[card.name]) for card in config.cards}
     for slot in slots:
         if slot.index not in done[slot.model]:
             discard_shard(out, slot.model, slot.index)
-    return [slot.position for slot in slots if slot.index in done[slot.model]]
+    return [slot.position for slot in slots if slot.index in done[slot.model]], batching
+
+
+def _warn_mixed_batches(batching: dict[str, ModelBatching], size: int, todo: list[Slot], ranks: Ranks) -> None:
+    """A resume whose --batch-size differs from the finished shards' makes bytes no single run would have made."""
+    for model, known in batching.items():
+        new = [s for s in todo if s.model == model and s.index not in known.shards]
+        if new and known.last is not None and known.last != size:
+            tqdm.write(
+                f"{ranks.prefix()}{model}: the finished shards were made in batches of {known.last}; the "
+                f"{len(new)} new shard(s) are made in batches of {size} (--batch-size), so their PNG bytes differ "
+                f"from those of a run at batch size {known.last} by floating-point noise (drop --batch-size to "
+                "continue as the first run went)",
+                file=sys.stderr,
+            )
 
 
 def _report(out: Path, config: BuildConfig, slots: list[Slot], done_before: set[int], seconds: float) -> BuildReport:
@@ -253,15 +274,15 @@ def build(
         "preset": preset_record(chain),
     }
     slots = _plan_slots(config)
-    decided: tuple[list[int], str | None] = ([], None)
+    decided: tuple[list[int], dict[str, ModelBatching], str | None] = ([], {}, None)
     if ranks.is_main:  # build.json first, and the one view of what is done that every rank deals from
         try:
-            decided = (_resumable(out, config, slots, manifest, overwrite, device, dtypes, ranks), None)
+            decided = (*_resumable(out, config, slots, manifest, overwrite, device, dtypes, ranks), None)
         except AigiScdError as exc:
             if ranks.distributed:
-                ranks.broadcast(([], str(exc)))  # the other ranks stop with it too, instead of waiting
+                ranks.broadcast(([], {}, str(exc)))  # the other ranks stop with it too, instead of waiting
             raise
-    positions, problem = ranks.broadcast(decided)
+    positions, batching, problem = ranks.broadcast(decided)
     if problem is not None:
         raise AigiScdError(f"rank 0 stopped: {problem}")
     done_before = set(positions)
@@ -289,7 +310,9 @@ def build(
         total=total, initial=initial, unit="img", desc=desc, disable=not runtime.progress, dynamic_ncols=True
     ) as bar:
         fixed_batch = runtime.batch_size if isinstance(runtime.batch_size, int) else None
-        engine = Engine(out, chain, device, slots, mine, ranks, workers, bar, fixed_batch)
+        if ranks.is_main and fixed_batch is not None:
+            _warn_mixed_batches(batching, fixed_batch, todo, ranks)
+        engine = Engine(out, chain, device, slots, mine, ranks, workers, bar, fixed_batch, batching)
         engine.run(load, _free_accelerator_memory)
     if not ranks.is_main:
         return BuildReport(out=out, rank=ranks.index)

@@ -68,7 +68,10 @@ from aigi_scd.cli.app import BATCH_SIZE, COSINE, DEVICE, cli, reproduce_command
     type=BATCH_SIZE,
     default=None,
     help="Prompts per pipeline call [the card's speed.batch_size; auto: the most that fit the GPU's free memory, "
-    "4 on CPU]. An out-of-memory halves it and retries. Does not change which samples are made.",
+    "4 on CPU; a resume: the finished shards' size]. Batches never cross a shard, and each shard records its "
+    "batches, so the same card, seed and batch size give the same bytes whatever the number of processes, "
+    "workers or resumes (other batch sizes give the same images up to floating-point noise). An out-of-memory "
+    "halves it and retries the same images.",
 )
 @click.option(
     "--workers",
@@ -232,7 +235,6 @@ def build(
             "compile_",
             "cuda_graphs",
             "device",
-            "dtype",
             "offload",
             "vae_tiling",
             "vae_slicing",

@@ -32,9 +32,12 @@ def card(folder: Path, report_images: int | None) -> None:
     """
     from aigi_scd.bench.publish import publish
     from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
+    from aigi_scd.bench.stale import describe_left_out
 
     result = publish(folder, report_images=DEFAULT_REPORT_IMAGES if report_images is None else report_images)
     for path in result.paths:
         click.echo(f"wrote {path}")
     for line in result.warnings:  # the card says so too; counted from what is on disk
         click.echo(f"Warning: {line}", err=True)
+    for line in describe_left_out((result.benchmark or {}).get("left_out") or {}, folder):
+        click.echo(line)

@@ -34,6 +34,15 @@ from aigi_scd.cli.app import BPP_LIST, DEVICE, cli, reproduce_command
     "misc downloads its models on first use (Qwen2.5-VL-7B, CLIPSeg, SDXL); misc-offline needs none.",
 )
 @click.option(
+    "--results",
+    "results_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of results made elsewhere to score as a codec (repeatable): RESULTS/<target>/<key>.<ext> "
+    "bitstreams beside <key>.png reconstructions, optional RESULTS/codec.yaml (name, decoder to re-check them); "
+    "see docs/codecs.md. With --results alone, --codecs defaults to none.",
+)
+@click.option(
     "--bpp",
     "bpp_spec",
     type=BPP_LIST,
@@ -49,7 +58,8 @@ from aigi_scd.cli.app import BPP_LIST, DEVICE, cli, reproduce_command
     help="Metric presets and/or metric names, comma-separated. full: psnr,ms_ssim,lpips,dists,clip_sim,niqe,"
     "clipiqa,musiq,fid,kid, of which lpips, dists, clip_sim, niqe, clipiqa, musiq, fid and kid download weights "
     "on first use; offline: weight-free psnr,ssim,ms_ssim,gmsd,fsim,vsi,nlpd,piqe; also consistency, "
-    "perception, set, or any pyiqa metric name.",
+    "perception, set, or any pyiqa metric name. ms_ssim is MS-SSIM on RGB as CompressAI reports it; ms_ssim_y "
+    "scores the Y channel (pyiqa's default), as ssim does.",
 )
 @click.option("--anchor", default=None, help="Codec the BD-rates are measured against [thumb-avif when present].")
 @click.option(
@@ -91,6 +101,7 @@ def compress(
     image_dirs,
     out,
     codecs_spec,
+    results_dirs,
     bpp_spec,
     metrics_spec,
     anchor,
@@ -107,6 +118,7 @@ def compress(
     aigi-scd compress out/tiny --codecs misc-offline,thumb-avif --bpp 0.3,1 --metrics offline
     aigi-scd compress --images kodak/ --codecs misc-offline,thumb-avif,avif,webp,jpeg \\
         --bpp 0.02,0.03,0.05 --metrics offline --out out/kodak
+    aigi-scd compress --images kodak --codecs thumb-hevc --results perco-results/ --metrics offline --out out/k
     torchrun --nproc_per_node 2 -m aigi_scd compress out/tiny --codecs avif --bpp 0.3 --metrics offline
 
     \b
@@ -118,9 +130,9 @@ def compress(
     each: datasets.load_dataset(OUT, "misc-offline-0.03")) and OUT/benchmark/: results.parquet (one row
     per image, codec and target), summary.csv/.md (mean and 95% CI per set, codec and target),
     rd_<metric>.png and bd_rate.csv. Targets a codec cannot reach are recorded as unreachable, never
-    exceeded. Rerunning resumes: finished units are kept, and added metrics are computed from the stored
-    reconstructions. Open OUT/benchmark/report.html in a browser to see every reconstruction beside its
-    original.
+    exceeded. Rerunning resumes: finished units are kept, every image an interrupted run finished is kept
+    (the rerun says how many), and added metrics are computed from the stored reconstructions. Open
+    OUT/benchmark/report.html in a browser to see every reconstruction beside its original.
     """
     from aigi_scd.bench.compress import compress as run_compress
     from aigi_scd.bench.metrics import resolve_metrics
@@ -130,7 +142,9 @@ def compress(
     from aigi_scd.bench.tables import screen_summary
 
     targets = parse_targets(bpp_spec)  # the cheap checks first: a typo stops the command before any file is read
-    codecs = parse_codecs(codecs_spec)
+    if results_dirs and click.get_current_context().get_parameter_source("codecs_spec").name == "DEFAULT":
+        codecs_spec = ""  # results made elsewhere alone
+    codecs = parse_codecs(codecs_spec, list(results_dirs))
     metrics = resolve_metrics(metrics_spec)
     sources, target_dir = plan_inputs(build_dir, list(image_dirs), out, shard_size, workers)
     command = reproduce_command(click.get_current_context(), leave_out=("workers", "device", "batch_size", "quiet"))

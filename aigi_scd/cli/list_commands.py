@@ -54,19 +54,37 @@ def list_models(verbose: bool) -> None:
 
 
 @list_group.command("codecs")
-def list_codecs() -> None:
-    """List the codec presets in the codec/ registry."""
+@click.option("--brief", is_flag=True, help="Names and descriptions only (no probe encodes to measure fixed bytes).")
+def list_codecs(brief: bool) -> None:
+    """List the codecs: the presets in the codec/ registry and those installed packages register (entry points
+    `aigi_scd.codecs`), where each came from, and its fixed bytes per file (header and container)."""
+    from aigi_scd.codec.fixed import fixed_bytes_statement, origin
     from aigi_scd.codec.presets import preset_listing
 
     for name, preset, error in preset_listing():
         if preset is None:
-            click.echo(f"{name:<14} (invalid preset: {error})")
+            click.echo(f"{name:<20} (invalid preset: {error})")
             continue
         levels = ", ".join(f"{k}={v:g}" for k, v in preset.levels.items())
         ident = f"id {preset.id}" if preset.id is not None else preset.kind
-        click.echo(f"{preset.name:<14} {ident:<11} {preset.description}")
+        click.echo(f"{preset.name:<20} {ident:<11} {preset.description or _plugin_doc(preset)}")
+        pad = " " * 32
+        click.echo(f"{pad}from: {origin(preset)}")
+        if not brief:
+            click.echo(f"{pad}fixed bytes: {fixed_bytes_statement(preset)}")
         if levels:
-            click.echo(f"{'':<26} levels: {levels}")
+            click.echo(f"{pad}levels: {levels}")
+
+
+def _plugin_doc(preset) -> str:
+    """An entry point's description: the first line of its class's docstring (or why it cannot be had)."""
+    from aigi_scd.codec.plugins.python_class import load_object
+
+    try:
+        doc = (load_object(preset.plugin, preset.name).__doc__ or "").strip()
+    except AigiScdError as exc:
+        return f"(cannot import it: {exc})"
+    return doc.splitlines()[0] if doc else "(no description)"
 
 
 @list_group.command("filters")

@@ -27,10 +27,11 @@ def verify_command(out: Path, repair: bool, quick: bool, quiet: bool) -> None:
     """Check that the build or compress folder OUT is whole and consistent.
 
     Every tar opens to its end and every sample decodes; each PNG matches the sha256 in its json; keys are
-    unique across shards and models; stats files agree with their tars; kept + rejected = generated;
-    compressed bitstreams have the bytes and bpp their rows record and their units match the current
-    sources; the benchmark tables match the units; the card's configs name files and load. Exit code 0
-    when all holds, 1 with one PROBLEM line each otherwise.
+    unique across shards and models and no tar a config loads is outside the plan; stats files agree with
+    their tars; kept + rejected = generated; compressed bitstreams have the bytes and bpp their rows record
+    and their units match the current sources (keys and the originals' sha256); every column of the results
+    table and the summaries rebuilt from the units match; the card's configs name files and load. Exit code 0
+    when all holds, 1 with one PROBLEM line each otherwise; the commands it prints write into OUT.
 
     \b
       aigi-scd verify out/tiny

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PIL import Image
 
@@ -23,12 +24,32 @@ class Encoded:
         return 8.0 * len(self.data) / (self.width * self.height)
 
 
+T = TypeVar("T")
+
+
+def image_work(side: dict[str, Any], owner: str, make: Callable[[], T]) -> tuple[T, bool]:
+    """Work that one image's encodes at several targets share (a rate-control search and its trial encodes, a
+    semantic layer): kept in ``side["image_cache"]`` under `owner` when the caller keeps such a cache (compress
+    does, for all targets of a codec and an image), made by `make` on first use. Returns (the work, whether an
+    earlier encode made it). A shared search must choose each file as a search of its own would: only its cost
+    may change, never the bitstream."""
+    cache = side.get("image_cache")
+    if cache is None:
+        return make(), False
+    if owner in cache:
+        return cache[owner], True
+    cache[owner] = work = make()
+    return work, False
+
+
 class Codec(Protocol):
     """``encode(image, target_bpp=None, **side) -> bytes`` and ``decode(bytes) -> image``.
 
     `side` carries what some codecs can use besides the pixels (for MISC: ``prompt``, the sample's
-    PromptSpec json). A target the codec cannot reach raises TargetUnreachableError; a file it cannot
-    read raises BitstreamError.
+    PromptSpec json), and ``image_cache``: a dict the caller keeps across the encodes of one image at several
+    targets, where a codec may keep work those encodes share (:func:`image_work`); a codec that ignores it
+    is still correct. A target the codec cannot reach raises TargetUnreachableError; a file it cannot read
+    raises BitstreamError.
     """
 
     name: str

@@ -15,7 +15,22 @@ from typing import Any, Literal
 from aigi_scd.config import load_registry_entry, load_registry_file, registry_files
 from aigi_scd.errors import ConfigError
 
-CodecKind = Literal["misc", "thumb-avif", "avif", "webp", "jpeg"]
+CodecKind = Literal[
+    "misc",
+    "thumb-avif",
+    "avif",
+    "webp",
+    "jpeg",
+    "hevc",
+    "jpegxl",
+    "jpeg2000",
+    "thumbnail",  # any knob codec on a downscaled image (options.base names it)
+    "python",  # a class given by `class: module:Class` (or registered under the aigi_scd.codecs entry points)
+    "command",  # an external encoder and decoder program (aigi_scd.codec.plugins.command)
+    "compressai",  # a compressai.zoo model
+    "external",  # results made elsewhere: bitstreams and reconstructions in a folder
+]
+PLUGIN_KINDS = ("python", "command", "compressai", "external", "thumbnail")
 
 
 # Allowed values of numeric settings, wherever a preset sets them (a section or a baseline's options), so a
@@ -89,6 +104,16 @@ class MapsConfig(_Checked):
 
 @dataclass(frozen=True)
 class PixelConfig(_Checked):
+    """The pixel layer: AV1 (bare, the container rebuilt on decode), or a CompressAI model (``backend:
+    compressai``, ``model`` a compressai.zoo name, ``quality`` one rung or ``qualities`` a ladder to search)."""
+
+    backend: Literal["av1", "compressai"] = "av1"
+    model: str | None = None
+    quality: int | None = None
+    qualities: list[int] | None = None
+    pretrained: bool = True
+    checkpoint: str | None = None
+    seed: int = 0
     speed: int = 4
     search_speed: int = 10
     scales: list[float] = field(default_factory=lambda: [2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0])
@@ -138,6 +163,8 @@ class CodecPreset:
     default_bpp: float | None = None
     levels: dict[str, float] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    plugin: str | None = field(default=None, metadata={"key": "class"})  # kind python: "module:Class"
+    fixed_bytes: int | None = None  # header/container bytes per file, where the codec cannot report them itself
     semantic: SemanticConfig | None = None
     maps: MapsConfig | None = None
     pixel: PixelConfig | None = None
@@ -162,6 +189,12 @@ class CodecPreset:
                     )
         elif any(x is not None for x in (self.semantic, self.maps, self.pixel, self.decoder)):
             raise ValueError(f"semantic/maps/pixel/decoder apply to kind 'misc' only, not {self.kind!r}")
+        if self.kind in ("python", "compressai") and self.id is not None and not 1 <= self.id <= 255:
+            raise ValueError("id must be in 1..255 (stored in each file)")
+        if self.kind == "python" and not self.plugin:
+            raise ValueError("a python codec needs `class: module:Class` (the class that encodes and decodes)")
+        if self.plugin is not None and self.kind != "python":
+            raise ValueError(f"class: applies to kind 'python' only, not {self.kind!r}")
         for level, value in self.levels.items():
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"level {level!r} must be a positive bpp, got {value!r}")
@@ -198,19 +231,42 @@ def load_codec_preset_file(path: Path) -> CodecPreset:
 
 
 def load_codec_preset(name_or_path: str, directory: Path | None = None) -> CodecPreset:
-    """A codec preset by registry name (``misc-offline``) or by path to a YAML file."""
-    return load_registry_entry("codec", name_or_path, load_codec_preset_file, "codec", directory)
+    """A codec preset by registry name (``misc-offline``), by path to a YAML file, or by the name an installed
+    package registers under the ``aigi_scd.codecs`` entry points; a folder is a folder of results made elsewhere."""
+    if Path(name_or_path).is_dir():
+        from aigi_scd.codec.plugins.external import folder_preset
+
+        return folder_preset(Path(name_or_path))
+    try:
+        return load_registry_entry("codec", name_or_path, load_codec_preset_file, "codec", directory)
+    except ConfigError as exc:
+        from aigi_scd.codec.plugins.entry_points import entry_point_presets
+
+        found = {p.name: p for p in entry_point_presets()}
+        if name_or_path in found and str(exc).startswith("unknown codec"):
+            return found[name_or_path]
+        if found and str(exc).startswith("unknown codec"):
+            raise ConfigError(f"{exc}; installed plugins: {', '.join(found)}") from None
+        raise
 
 
 def preset_listing(directory: Path | None = None) -> list[tuple[str, CodecPreset | None, str | None]]:
     """(name, preset, None) for every registry file, or (name, None, its error) for a malformed one, so one
     broken file neither hides the others nor stops a listing or a decode that does not need it."""
+    from aigi_scd.codec.plugins.entry_points import entry_point_presets
+
     listing: list[tuple[str, CodecPreset | None, str | None]] = []
     for name, path in codec_preset_paths(directory).items():
         try:
             listing.append((name, load_codec_preset_file(path), None))
         except ConfigError as exc:
             listing.append((name, None, str(exc)))
+    names = {name for name, _, _ in listing}
+    for preset in entry_point_presets():
+        if preset.name in names:
+            listing.append((preset.name, None, f"{preset.source}: shadowed by codec/{preset.name}.yaml; rename one"))
+        else:
+            listing.append((preset.name, preset, None))
     return listing
 
 

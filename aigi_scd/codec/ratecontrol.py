@@ -13,7 +13,15 @@ thumbnail first, until quality has fallen `patience` times past its peak; the be
 the final `speed` from the level the scout found, corrected by the size ratio between the two speeds
 measured on the first final encode (the next scouts only while a redone one underfills). Encodes are
 cached by (scale, level, speed), so a MISC encode that asks again with a larger budget (after shortening
-its text) reuses them. benchmarks/bench_codec.py measures it against the search it replaced.
+its text) reuses them, and so do the encodes of the same image at other targets (:meth:`ThumbnailSearch.new_encode`
+between them: each target's file is then the one a search of its own would choose, from shared encodes) and the
+searches of other codecs on the same image (:class:`ThumbnailEncodes`: MISC's pixel layer and thumb-avif encode the
+same thumbnails).
+benchmarks/bench_codec.py measures it against the search it replaced.
+
+The encoder is AV1 by default; any other (``encoder(thumbnail, quality, speed) -> file``, ``decoder(file) ->
+image``, its `qualities` lowest first) takes the same search: HEVC, JPEG XL, a CompressAI model, a plugin.
+An encoder without a speed setting ignores it (give ``search_speed == speed``: one pass).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from aigi_scd.codec.formats.av1 import decode_avif, encode_avif, psnr, resize
+from aigi_scd.codec.formats.av1 import decode_avif, encode_avif, resize
 
 
 def highest_fitting_quality(size_at: Callable[[int], int], budget: int, lowest: int, highest: int) -> int | None:
@@ -100,9 +108,14 @@ class ThumbnailChoice:
 
     size: tuple[int, int]  # thumbnail width, height
     quality: int
-    avif: bytes  # the complete AVIF file
+    avif: bytes  # the complete file the encoder wrote (AVIF for the default AV1 encoder)
     counted: int  # bytes this encode costs in the caller's file
     psnr: float  # of the reconstruction upscaled to the original size
+
+    @property
+    def data(self) -> bytes:
+        """The encoder's file, whatever its format."""
+        return self.avif
 
 
 def thumbnail_sizes(width: int, height: int, scales: Sequence[float]) -> list[tuple[int, int]]:
@@ -115,10 +128,60 @@ def thumbnail_sizes(width: int, height: int, scales: Sequence[float]) -> list[tu
     return sizes
 
 
+def exact_psnr(original: np.ndarray, reconstruction: np.ndarray) -> float:
+    """:func:`aigi_scd.codec.formats.av1.psnr`, bit for bit, from integer differences (`original` as int16): every
+    partial sum of squared 8-bit differences is an integer below 2**53, so the float64 sum is exact in any order and
+    the mean is the same number, at a third of the cost."""
+    diff = (reconstruction.astype(np.int16) - original).astype(np.float64).ravel()
+    mse = float(np.dot(diff, diff)) / diff.size
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+THUMBNAIL_ENCODES = "av1-thumbnails"  # the image cache's entry (codec/base.py: image_work) for ThumbnailEncodes
+
+
+class ThumbnailEncodes:
+    """The thumbnails of one image and their encodes by one encoder, shared by every search on that image with that
+    encoder: MISC's pixel layer and thumb-avif resize with the same Lanczos filter and encode with the same AV1
+    encoder, so their searches, at every target, can share one store (an encode is the same bytes whoever asks for
+    it). Other encoders (``encoder(thumbnail, quality, speed) -> file``, ``decoder(file) -> image``) get a store of
+    their own."""
+
+    def __init__(
+        self,
+        image: Image.Image,
+        encoder: Callable[[Image.Image, int, int], bytes] = encode_avif,
+        decoder: Callable[[bytes], Image.Image] = decode_avif,
+    ):
+        self.image = image
+        self.encoder, self.decoder = encoder, decoder
+        self.original = np.asarray(image, dtype=np.int16)  # for exact integer differences
+        self.thumbs: dict[tuple[int, int], Image.Image] = {}
+        self.files: dict[tuple[tuple[int, int], int, int], bytes] = {}  # (size, quality, speed) → file
+        self.psnr: dict[tuple[tuple[int, int], int, int], float] = {}  # of that file upscaled to the image's size
+
+    def file(self, size: tuple[int, int], quality: int, speed: int) -> tuple[bytes, bool]:
+        """The file of the thumbnail of `size` at `quality` and `speed`, and whether it was encoded now."""
+        key = (size, quality, speed)
+        if key in self.files:
+            return self.files[key], False
+        if size not in self.thumbs:
+            self.thumbs[size] = resize(self.image, size)
+        self.files[key] = self.encoder(self.thumbs[size], quality, speed)
+        return self.files[key], True
+
+    def reconstruction_psnr(self, size: tuple[int, int], quality: int, speed: int) -> float:
+        key = (size, quality, speed)
+        if key not in self.psnr:
+            recon = resize(self.decoder(self.file(size, quality, speed)[0]), self.image.size)
+            self.psnr[key] = exact_psnr(self.original, np.asarray(recon))
+        return self.psnr[key]
+
+
 class ThumbnailSearch:
     """The thumbnail encodes of one image, searched for the best one under a budget (cached across budgets).
 
-    ``counted(avif_file, thumb_size)`` is what an encode costs in the caller's file. Among the scales,
+    ``counted(file, thumb_size)`` is what an encode costs in the caller's file. Among the scales,
     encodes that fill at least `min_fill` of the budget are preferred, so files land within 90–100% of
     their target wherever some scale allows it; among those, the best PSNR after upscaling wins.
     """
@@ -135,9 +198,14 @@ class ThumbnailSearch:
         min_fill: float = 0.9,
         max_quality: int = 100,
         patience: int = 2,
+        encoder: Callable[[Image.Image, int, int], bytes] = encode_avif,
+        decoder: Callable[[bytes], Image.Image] = decode_avif,
+        qualities: Sequence[int] | None = None,
+        encodes: ThumbnailEncodes | None = None,
     ):
         self.image = image
-        self.original = np.asarray(image)
+        # shared with other searches on the image (same encoder)
+        self.store = ThumbnailEncodes(image, encoder, decoder) if encodes is None else encodes
         self.counted = counted
         self.sizes = thumbnail_sizes(*image.size, scales)
         self.speed = speed
@@ -145,21 +213,22 @@ class ThumbnailSearch:
         self.finalists = finalists
         self.min_fill = min_fill
         self.patience = patience
-        self.levels = av1_quality_levels(max_quality)
-        self._thumbs: dict[tuple[int, int], Image.Image] = {}
-        self._files: dict[tuple[tuple[int, int], int, int], bytes] = {}
+        self.levels = av1_quality_levels(max_quality) if qualities is None else list(qualities)
         self._choices: dict[tuple[tuple[int, int], int, int], ThumbnailChoice] = {}
         self._scout_level: dict[tuple[int, int], int] = {}
         self.encodes = 0  # AV1 encodes run so far (for benchmarks)
 
+    def new_encode(self) -> ThumbnailSearch:
+        """Start another file of the same image (another target): the hints earlier searches left (the level each
+        scale's scout found) are dropped, the encodes are kept, so the next :meth:`fit` makes exactly the choice a
+        fresh search would make, paying only for the encodes no earlier target ran."""
+        self._scout_level.clear()
+        return self
+
     def _file(self, size: tuple[int, int], level: int, speed: int) -> bytes:
-        key = (size, level, speed)
-        if key not in self._files:
-            if size not in self._thumbs:
-                self._thumbs[size] = resize(self.image, size)
-            self._files[key] = encode_avif(self._thumbs[size], self.levels[level], speed)
-            self.encodes += 1
-        return self._files[key]
+        data, made = self.store.file(size, self.levels[level], speed)
+        self.encodes += made
+        return data
 
     def _cost(self, size: tuple[int, int], level: int, speed: int) -> int:
         return self.counted(self._file(size, level, speed), size)
@@ -168,9 +237,9 @@ class ThumbnailSearch:
         key = (size, level, speed)
         if key not in self._choices:
             data = self._file(size, level, speed)
-            recon = resize(decode_avif(data), self.image.size)
+            quality = self.levels[level]
             self._choices[key] = ThumbnailChoice(
-                size, self.levels[level], data, self.counted(data, size), psnr(self.original, np.asarray(recon))
+                size, quality, data, self.counted(data, size), self.store.reconstruction_psnr(size, quality, speed)
             )
         return self._choices[key]
 

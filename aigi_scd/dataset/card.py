@@ -101,7 +101,8 @@ def summary_sentence(contents: BuildContents) -> str:
     names = ", ".join(f"`{s.name}`" for s in contents.sources)
     prompts = len(config.get("prompt_ids") or [])
     per_prompt = config.get("images_per_prompt")
-    made = "generated or imported" if imported_sources(manifest) else "generated"
+    kinds = {s.imported for s in contents.sources}
+    made = "generated or imported" if kinds == {True, False} else ("imported" if kinds == {True} else "generated")
     parts = [f"{contents.kept} images kept of {generated} {made} by {len(contents.sources)} source(s) ({names})"]
     if config.get("suite") is not None:
         parts.append(

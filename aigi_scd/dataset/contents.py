@@ -93,6 +93,11 @@ class SourceContents:
     def samples(self) -> list[SampleFacts]:
         return [*self.kept, *self.rejected]
 
+    @property
+    def imported(self) -> bool:
+        """Images made elsewhere and added with `aigi-scd import` (its shards' stats say ``kind: import``)."""
+        return bool(self.stats) and all(s.get("kind") == "import" for s in self.stats)
+
     def licences(self) -> list[str]:
         """The licences its samples record (or its card states), in first-seen order."""
         found = [s.licence for s in self.kept if s.licence]

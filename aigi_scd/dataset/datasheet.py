@@ -49,14 +49,40 @@ def _motivation(contents: BuildContents) -> list[str]:
     ]
 
 
+def _made(contents: BuildContents) -> str:
+    """How the images came here: generated, imported, or both."""
+    kinds = {s.imported for s in contents.sources}
+    return "generated or imported" if kinds == {True, False} else ("imported" if kinds == {True} else "generated")
+
+
+def _instances(contents: BuildContents) -> str:
+    generated = [s for s in contents.sources if not s.imported]
+    imported = [s for s in contents.sources if s.imported]
+    parts = []
+    if generated:
+        parts.append(
+            "A generated instance is one AI-generated image (`png`, lossless) and a `json` record: its prompt "
+            "(text, category, style and salient objects, each a name and a detail), the model card snapshot, seed, "
+            "sampling settings, library versions, timings, every filter score and the verdict, and the sha256 of the "
+            "PNG. Generated instances are keyed `<source>-<prompt id>-<seed>`."
+        )
+    if imported:
+        parts.append(
+            "An imported instance is one AI-generated image made elsewhere, stored as its original file (`png`, "
+            "`jpg` or `webp`, byte for byte, or the lossless PNG of what was judged where readers would disagree) "
+            "and a `json` record of what its source knew (prompt, generator, seed, steps, guidance, size where "
+            "given), every filter score and the verdict, and the sha256 of the stored image. Imported instances are "
+            "keyed `<source>-<prompt id>-<n>` (n: its number among the source's images of that prompt)."
+        )
+    return "**Instances.** " + " ".join(parts)
+
+
 def _composition(contents: BuildContents, pictures: dict[str, dict[str, Path]]) -> list[str]:
+    made = _made(contents)
     lines = [
-        "**Instances.** Each instance is one AI-generated image (`png`, lossless) and a `json` record: its prompt "
-        "(text, category, style and salient objects, each a name and a detail), the model card snapshot, seed, "
-        "sampling settings, library versions, timings, every filter score and the verdict, and the sha256 of the "
-        "PNG. Instances are keyed `<source>-<prompt id>-<seed>`.",
+        _instances(contents),
         "",
-        "**Counts** (images per source; `generated` counts every image made, `kept` those that passed the filters):",
+        f"**Counts** (images per source; `generated` counts every image {made}, `kept` those that passed the filters):",
         "",
         *counts_table(contents),
         "",
@@ -124,11 +150,25 @@ def _collection(contents: BuildContents) -> list[str]:
         "",
         *settings_table(contents),
         "",
-        "**Software.** The library versions the kept images were generated with:",
+        _software(contents),
         "",
         *versions_table(contents),
     ]
     return lines
+
+
+def _software(contents: BuildContents) -> str:
+    if _made(contents) == "imported":
+        return (
+            "**Software.** The kept images were made elsewhere, by software this folder does not record; the library "
+            "versions that imported and judged them:"
+        )
+    if _made(contents) == "generated or imported":
+        return (
+            "**Software.** The library versions the kept images were generated with (imported ones: imported and "
+            "judged with; their generators' software is not recorded):"
+        )
+    return "**Software.** The library versions the kept images were generated with:"
 
 
 def _preprocessing(contents: BuildContents, pictures: dict[str, dict[str, Path]]) -> list[str]:
@@ -142,8 +182,18 @@ def _preprocessing(contents: BuildContents, pictures: dict[str, dict[str, Path]]
         "",
         *picture_lines(contents, pictures, "scores"),
         "**Raw data.** Rejected images are kept, with every score and the rejecting filter's reason, under "
-        "`rejects/<source>/`; `aigi-scd filter OUT --preset P` re-judges them all without regenerating. Images are "
-        "stored as the pipeline returned them, in lossless RGB PNG; nothing is resized, cropped or re-encoded.",
+        "`rejects/<source>/`; `aigi-scd filter OUT --preset P` re-judges the generated ones without regenerating. "
+        + {
+            "generated": "Images are stored as the pipeline returned them, in lossless RGB PNG; nothing is resized, "
+            "cropped or re-encoded.",
+            "imported": "Imported images are stored as their original files, byte for byte (or, where readers would "
+            "see their pixels differently, as the lossless PNG of what the filters judged); nothing is resized or "
+            "cropped.",
+        }.get(
+            _made(contents),
+            "Generated images are stored as the pipeline returned them, in lossless RGB PNG; imported ones as their "
+            "original files, byte for byte (or the lossless PNG of what was judged); nothing is resized or cropped.",
+        ),
     ]
 
 
@@ -204,7 +254,12 @@ def _maintenance(contents: BuildContents) -> list[str]:
     ]
     return [
         "The folder was made by these commands. Rerunning them resumes an interrupted run; in an empty folder they "
-        "make the images again from their recorded seeds:",
+        + (
+            "import the images again from their inputs:"
+            if _made(contents) == "imported"
+            else "make the images again from their recorded seeds"
+            + (" (imported ones: from their inputs):" if _made(contents) != "generated" else ":")
+        ),
         "",
         "```",
         *commands,

@@ -84,6 +84,35 @@ def tar_keys(path: Path) -> dict[str, list[str]]:
     return keys
 
 
+def readable_keys(path: Path) -> tuple[list[str], list[str]]:
+    """(keys of the whole samples, problems) of a tar from its headers alone: for a damaged tar, the samples
+    before the damage whose members are all there (what `verify --quick` counts as present, as reading the tar
+    in full does)."""
+    from webdataset.tariterators import base_plus_ext
+
+    try:
+        return list(tar_keys(path)), []
+    except DamagedDataError as exc:
+        problem = exc.problem
+    keys: dict[str, list[str]] = {}
+    try:
+        size = path.stat().st_size
+        with tarfile.open(path, mode="r:") as tar:
+            for member in tar:
+                key, ext = base_plus_ext(member.name)
+                if member.offset_data + member.size > size:
+                    keys.setdefault(key or "", [])  # its data is cut short: its sample is the last one seen
+                    break
+                if member.isfile() and key is not None:
+                    keys.setdefault(key, []).append(ext.lower())
+    except (OSError, tarfile.TarError, EOFError):
+        pass  # the damage: what was read before it stands
+    whole = list(keys)
+    if whole and not _one_image_and_json(keys[whole[-1]]):
+        whole.pop()  # the sample the damage fell in (a json-only reject cut there cannot be told from a whole one)
+    return [k for k in whole if k], [problem]
+
+
 def shard_files_problem(out: Path, model: str, index: int, stats: dict[str, Any]) -> str | None:
     """Why the tars of a finished shard do not match its stats file (None when they do), from headers only."""
     kept_path = model_data_dir(out, model) / shard_name(index)

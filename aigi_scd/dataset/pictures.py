@@ -131,12 +131,18 @@ def score_histograms(source: SourceContents, steps: list[dict[str, Any]]) -> byt
             values[result.name][0 if sample.kept else 1].append(result.score)
     if not order:
         return None
-    return _bands(source.name, len(source.samples), order, values, {step.get("name"): step for step in steps})
+    return _bands(scores_title(source), order, values, {step.get("name"): step for step in steps})
+
+
+def scores_title(source: SourceContents) -> str:
+    """The histograms' title: how many images were scored, and whether they were generated or imported."""
+    return (
+        f"{source.name}: filter scores of {len(source.samples)} {'imported' if source.imported else 'generated'} images"
+    )
 
 
 def _bands(
     title: str,
-    count: int,
     order: list[str],
     values: dict[str, tuple[list[float], list[float]]],
     step_of: dict[str, dict[str, Any]],
@@ -179,7 +185,7 @@ def _bands(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
     handles.append(plt.Line2D([0], [0], color="#c44e52", linestyle="--"))
     height = 0.85 * len(order) + 0.9
-    fig.text(0.02, 1 - 0.12 / height, f"{title}: filter scores of {count} generated images", va="top", fontsize=10)
+    fig.text(0.02, 1 - 0.12 / height, title, va="top", fontsize=10)
     fig.legend(
         handles,
         [*colours, "threshold"],

@@ -146,13 +146,22 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
-def _injected_faults() -> int:
-    """Test hook: ``AIGI_SCD_FAULT_OOM=N`` makes the first N pipeline calls of more than one image in each
-    :func:`generate` raise an out-of-memory error, as a too-large batch on a GPU does."""
-    try:
-        return max(0, int(os.environ.get(FAULT_OOM_ENV, "0")))
-    except ValueError:
-        return 0
+class InjectedFaults:
+    """Test hook: ``AIGI_SCD_FAULT_OOM=N`` makes the first N pipeline calls of more than one image raise an
+    out-of-memory error, as a too-large batch on a GPU does. One counter per :func:`generate` call unless the
+    caller shares one across calls (the build engine: one per model, across its shards)."""
+
+    def __init__(self) -> None:
+        try:
+            self.left = max(0, int(os.environ.get(FAULT_OOM_ENV, "0")))
+        except ValueError:
+            self.left = 0
+
+    def strike(self, images: int) -> bool:
+        if self.left and images > 1:
+            self.left -= 1
+            return True
+        return False
 
 
 def _release_memory(loaded: LoadedPipeline) -> None:
@@ -168,26 +177,35 @@ def generate(
     *,
     pad: bool = False,
     on_smaller_batch: Callable[[int, str], None] | None = None,
+    sizes: Sequence[int] | None = None,
+    faults: InjectedFaults | None = None,
 ) -> Iterator[list[GeneratedImage]]:
     """Run `items` through the pipeline `batch_size` at a time, yielding each batch's images in item order.
 
-    An out-of-memory error halves the batch and runs the same images again (nothing was yielded for them, so
-    nothing is lost or made twice); the smaller size holds for the rest of `items`, and `on_smaller_batch(size,
-    reason)` hears of it. Only a single image that does not fit stops the run (one line naming what to try).
-    `pad` fills a short last batch with copies of its last image (outputs dropped): a compiled pipeline then
-    always sees one batch shape.
+    `sizes` replays a recorded grouping: the i-th call takes ``sizes[i]`` images (fewer at the end), so a shard
+    made again is cut into the batches its first making used, whatever `batch_size` is now (images depend on
+    their batch at the floating-point level). An out-of-memory error halves the batch and runs the same images
+    again (nothing was yielded for them, so nothing is lost or made twice); the smaller size holds for the rest
+    of `items` (a replay ends there), and `on_smaller_batch(size, reason)` hears of it. Only a single image that
+    does not fit stops the run (one line naming what to try). `pad` fills a short batch with copies of its last
+    image (outputs dropped): a compiled pipeline then always sees one batch shape. Each image records the size
+    of the call that made it (:attr:`GeneratedImage.batch_size`).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    faults = _injected_faults()
-    size, start = batch_size, 0
+    faults = faults if faults is not None else InjectedFaults()
+    replay = [int(n) for n in sizes] if sizes else []
+    if any(n < 1 for n in replay):
+        raise ValueError("recorded batch sizes must be at least 1")
+    size, start, calls_made = batch_size, 0, 0
     while start < len(items):
+        if calls_made < len(replay):
+            size = replay[calls_made]
         batch = items[start : start + size]
         calls = [*batch, *[batch[-1]] * (size - len(batch))] if pad else list(batch)
         began = time.perf_counter()
         try:
-            if faults and len(calls) > 1:
-                faults -= 1
+            if faults.strike(len(calls)):
                 raise torch.OutOfMemoryError(f"CUDA out of memory (injected by {FAULT_OOM_ENV})")
             with cpu_threads(loaded):
                 output = loaded.pipe(**call_kwargs(loaded, calls))
@@ -198,6 +216,7 @@ def generate(
                 raise DeviceError(out_of_memory_message(loaded, 1, exc)) from exc
             _release_memory(loaded)
             size = max(1, len(calls) // 2)
+            replay = []  # the recorded grouping no longer fits: the halved size holds from here on
             if on_smaller_batch is not None:
                 on_smaller_batch(size, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
             continue
@@ -212,4 +231,5 @@ def generate(
             pixels, problem = _to_uint8(image)
             results.append(GeneratedImage(item, pixels, problem, seconds, len(calls)))
         start += len(batch)
+        calls_made += 1
         yield results

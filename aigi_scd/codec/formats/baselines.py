@@ -1,57 +1,34 @@
-"""Full-resolution baselines behind the codec interface: JPEG, WebP and AVIF through Pillow, with
-rate control by quality search. They write plain image files any viewer opens."""
+"""Full-resolution baselines behind the codec interface: JPEG, WebP and AVIF through Pillow, with rate control by
+the shared quality search (:class:`aigi_scd.codec.knob.KnobCodec`). They write plain image files any viewer
+opens."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
-from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
+from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.formats.av1 import decode_avif, encode_avif
-from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
-from aigi_scd.codec.ratecontrol import highest_fitting_quality
+from aigi_scd.codec.formats.containers import isobmff_fixed, jpeg_fixed, webp_fixed
+from aigi_scd.codec.knob import KnobCodec
 
 
 @dataclass
-class QualityCodec(CodecBase):
+class QualityCodec(KnobCodec):
     """A Pillow format with an integer quality knob; the highest quality that fits the target wins."""
 
-    name: str
-    quality: int = 75  # used when no target bitrate is given
-    min_quality: int = 0
-    max_quality: int = 100
+    format_name = ""
 
     def _save(self, image: Image.Image, quality: int) -> bytes:
         raise NotImplementedError
 
-    def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
-        image = to_rgb8(image)
-        width, height = image.size
-        if target_bpp is None:
-            data = self._save(image, self.quality)
-            return Encoded(data, width, height, {"quality": self.quality})
-        budget = budget_bytes(target_bpp, width, height)
-        sizes: dict[int, bytes] = {}
-
-        def size_at(q: int) -> int:
-            if q not in sizes:
-                sizes[q] = self._save(image, q)
-            return len(sizes[q])
-
-        quality = highest_fitting_quality(size_at, budget, self.min_quality, self.max_quality)
-        if quality is None:
-            smallest = bpp(size_at(self.min_quality), width, height)
-            raise TargetUnreachableError(self.name, target_bpp, smallest, f"quality {self.min_quality}")
-        return Encoded(sizes[quality], width, height, {"quality": quality})
+    def encode_at(self, image: Image.Image, level: int) -> bytes:
+        return self._save(image, level)
 
     def decode(self, data: bytes) -> Image.Image:
         return open_image(data, self.format_name)
-
-    format_name = ""
 
 
 def open_image(data: bytes, format_name: str) -> Image.Image:
@@ -76,6 +53,9 @@ class JpegCodec(QualityCodec):
         image.save(buffer, format="JPEG", quality=quality, subsampling=self.subsampling, optimize=True)
         return buffer.getvalue()
 
+    def fixed_bytes(self, data: bytes) -> int | None:
+        return jpeg_fixed(data)
+
 
 @dataclass
 class WebpCodec(QualityCodec):
@@ -86,6 +66,9 @@ class WebpCodec(QualityCodec):
         buffer = io.BytesIO()
         image.save(buffer, format="WEBP", quality=quality, method=self.method)
         return buffer.getvalue()
+
+    def fixed_bytes(self, data: bytes) -> int | None:
+        return webp_fixed(data)
 
 
 @dataclass
@@ -98,3 +81,6 @@ class AvifCodec(QualityCodec):
 
     def decode(self, data: bytes) -> Image.Image:
         return decode_avif(data)
+
+    def fixed_bytes(self, data: bytes) -> int | None:
+        return isobmff_fixed(data)

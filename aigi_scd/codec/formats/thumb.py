@@ -13,12 +13,12 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
-from aigi_scd.codec.formats.av1 import decode_avif, resize
+from aigi_scd.codec.formats.av1 import CONTAINER_BYTES, decode_avif, resize
 from aigi_scd.codec.image import MAX_PIXELS, bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.misc.pixel import DEFAULT_SCALES
-from aigi_scd.codec.ratecontrol import ThumbnailSearch
+from aigi_scd.codec.ratecontrol import THUMBNAIL_ENCODES, ThumbnailEncodes, ThumbnailSearch
 
 SIZE_BOX = b"oisz"
 SIZE_BOX_BYTES = 12
@@ -59,9 +59,14 @@ class ThumbAvifCodec(CodecBase):
 
             size = (max(1, round(width / self.default_scale)), max(1, round(height / self.default_scale)))
             data = encode_avif(resize(image, size), self.quality, self.speed) + size_box(width, height)
-            return Encoded(data, width, height, {"thumbnail": list(size), "quality": self.quality})
+            info = {"thumbnail": list(size), "quality": self.quality, "fixed_bytes": CONTAINER_BYTES + SIZE_BOX_BYTES}
+            return Encoded(data, width, height, info)
         budget = budget_bytes(target_bpp, width, height)
-        search = self.thumbnail_search(image)
+        encodes = image_work(side, THUMBNAIL_ENCODES, lambda: ThumbnailEncodes(image))[0]
+        search, shared = image_work(side, self.name, lambda: self.thumbnail_search(image, encodes))
+        if shared:
+            search.new_encode()  # another target of the same image: its encodes are reused, the choice is its own
+        before = search.encodes
         choice = search.fit(budget)
         if choice is None:
             smallest = bpp(search.smallest_cost(), width, height)
@@ -75,12 +80,14 @@ class ThumbAvifCodec(CodecBase):
                 "thumbnail": list(choice.size),
                 "quality": choice.quality,
                 "psnr_estimate": choice.psnr,
-                "encodes": search.encodes,
+                "encodes": search.encodes - before,  # AV1 encodes run for this file (an earlier target's are reused)
+                "fixed_bytes": CONTAINER_BYTES + SIZE_BOX_BYTES,
             },
         )
 
-    def thumbnail_search(self, image: Image.Image) -> ThumbnailSearch:
-        """The rate control for one image: the best scale and quality under a byte budget."""
+    def thumbnail_search(self, image: Image.Image, encodes: ThumbnailEncodes | None = None) -> ThumbnailSearch:
+        """The rate control for one image: the best scale and quality under a byte budget (`encodes`: the image's
+        thumbnail encodes, shared with other searches on it)."""
         return ThumbnailSearch(
             image,
             lambda avif, size: len(avif) + SIZE_BOX_BYTES,
@@ -88,6 +95,7 @@ class ThumbAvifCodec(CodecBase):
             speed=self.speed,
             search_speed=self.search_speed,
             finalists=self.finalists,
+            encodes=encodes,
         )
 
     def decode(self, data: bytes) -> Image.Image:

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from aigi_scd.codec.base import CodecBase, Encoded
+from aigi_scd.codec.base import CodecBase, Encoded, image_work
 from aigi_scd.codec.errors import BitstreamError, TargetUnreachableError
 from aigi_scd.codec.image import bpp, budget_bytes, to_rgb8
 from aigi_scd.codec.misc import pixel as pixel_layer
@@ -24,6 +24,7 @@ from aigi_scd.codec.misc.bitstream import MiscFile, Reader, parse, write_varint
 from aigi_scd.codec.misc.mapcode import decode_maps, encode_maps
 from aigi_scd.codec.misc.semantics import SemanticObject, Semantics
 from aigi_scd.codec.misc.textcode import decode_text, encode_text
+from aigi_scd.codec.ratecontrol import THUMBNAIL_ENCODES, ThumbnailEncodes
 
 
 def shortened(semantics: Semantics):
@@ -83,21 +84,35 @@ class MiscCodec(CodecBase):
     def _size(self, width: int, height: int, sections: dict[str, bytes]) -> int:
         return len(MiscFile(self.codec_id, width, height, sections).to_bytes())
 
-    def pixel_search(self, image: Image.Image):
-        """The pixel layer's search for this image (cached across the shortening steps of one encode)."""
-        return pixel_layer.search(image, self.pixel)
+    def pixel_search(self, image: Image.Image, encodes=None):
+        """The pixel layer's search for this image (cached across the shortening steps of one encode; `encodes`: the
+        image's thumbnail encodes, shared with other searches on it)."""
+        return pixel_layer.search(image, self.pixel, encodes)
+
+    def _analyse(self, image: Image.Image, side: dict[str, Any]) -> tuple:
+        """The semantic layer (fitted to the decoder's text encoders, with the cuts made), its region maps and the
+        pixel layer's search: everything an encode needs before the budget matters."""
+        full = self.semantic.describe(image, prompt=side.get("prompt"))
+        cuts = []
+        if getattr(self.decoder, "reads_text", False) and not full.is_empty:
+            full, cuts = self.decoder.fit_semantics(full)
+        maps = self.regions.maps(image, full) if getattr(self.decoder, "reads_maps", False) else None
+        encodes = None  # the AV1 thumbnails are shared with thumb-avif's search on the same image; compressai's are not
+        if self.pixel.backend == "av1":
+            encodes = image_work(side, THUMBNAIL_ENCODES, lambda: ThumbnailEncodes(image))[0]
+        return full, cuts, maps, self.pixel_search(image, encodes)
 
     def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
         image = to_rgb8(image)
         width, height = image.size
         target = self.default_bpp if target_bpp is None else target_bpp
         budget = budget_bytes(target, width, height)
-        full = self.semantic.describe(image, prompt=side.get("prompt"))
-        cuts = []
-        if getattr(self.decoder, "reads_text", False) and not full.is_empty:
-            full, cuts = self.decoder.fit_semantics(full)
-        maps = self.regions.maps(image, full) if getattr(self.decoder, "reads_maps", False) else None
-        search = self.pixel_search(image)
+        # What does not depend on the target (the semantic layer, its maps, the pixel layer's encodes) is made once
+        # for all targets of an image when the caller keeps an image cache.
+        (full, cuts, maps, search), shared = image_work(side, self.name, lambda: self._analyse(image, side))
+        if shared:
+            search.new_encode()
+        before = search.encodes
         text_only = None  # the longest semantic layer that fits alone: valid for a decoder that paints from text
         choice = None
         for semantics in shortened(full):
@@ -111,7 +126,7 @@ class MiscCodec(CodecBase):
                     break  # the text alone fills the file: it is worth more than a sliver of pixels
             choice = search.fit(budget - fixed)
             if choice is not None:
-                sections["pixel"] = pixel_layer.pack(choice.avif)
+                sections["pixel"] = pixel_layer.payload(choice.data, self.pixel)
                 break
         if choice is None:
             if text_only is None:
@@ -132,7 +147,8 @@ class MiscCodec(CodecBase):
             "maps": len(sections.get("maps", b"")) and len(semantics.objects),
             "thumbnail": list(choice.size) if choice else None,
             "quality": choice.quality if choice else None,
-            "pixel_encodes": search.encodes,
+            "pixel_encodes": search.encodes - before,  # run for this file (an earlier target's are reused)
+            "fixed_bytes": len(data) - sum(len(payload) for payload in sections.values()),
             "notes": full.notes,
         }
         return Encoded(data, width, height, info)
@@ -147,7 +163,7 @@ class MiscCodec(CodecBase):
         sections = parsed.sections
         semantics = Semantics.deserialize(decode_text(sections["semantic"])) if "semantic" in sections else Semantics()
         maps = decode_maps(sections["maps"]) if "maps" in sections else None
-        thumb = pixel_layer.unpack(sections["pixel"]) if "pixel" in sections else None
+        thumb = pixel_layer.unpack(sections["pixel"], self.pixel) if "pixel" in sections else None
         settings = DecoderSettings.from_bytes(sections["decoder"]) if "decoder" in sections else None
         return self.decoder.decode(
             size=(parsed.width, parsed.height), semantics=semantics, maps=maps, thumbnail=thumb, settings=settings

@@ -17,6 +17,20 @@ def _need_model(preset: CodecPreset, section: str, model: str | None) -> str:
     return model
 
 
+def _ladder(preset: CodecPreset, pixel: PixelConfig) -> tuple[int, ...] | None:
+    """The CompressAI rungs the pixel layer searches (`quality`: one; `qualities`: several; neither: all)."""
+    if pixel.backend != "compressai":
+        if pixel.model or pixel.quality is not None or pixel.qualities:
+            raise ConfigError(f"{preset.source}: pixel.model/quality/qualities apply to backend compressai only")
+        return None
+    _need_model(preset, "pixel", pixel.model)
+    if pixel.quality is not None and pixel.qualities:
+        raise ConfigError(f"{preset.source}: give pixel.quality (one rung) or pixel.qualities (a ladder), not both")
+    if pixel.quality is not None:
+        return (pixel.quality,)
+    return tuple(pixel.qualities) if pixel.qualities else None
+
+
 def build_misc(preset: CodecPreset) -> MiscCodec:
     semantic_cfg = preset.semantic or SemanticConfig()
     maps_cfg = preset.maps or MapsConfig()
@@ -54,6 +68,12 @@ def build_misc(preset: CodecPreset) -> MiscCodec:
         scales=tuple(pixel_cfg.scales),
         finalists=pixel_cfg.finalists,
         min_fill=pixel_cfg.min_fill,
+        backend=pixel_cfg.backend,
+        model=pixel_cfg.model,
+        qualities=_ladder(preset, pixel_cfg),
+        pretrained=pixel_cfg.pretrained,
+        checkpoint=pixel_cfg.checkpoint,
+        seed=pixel_cfg.seed,
     )
     return MiscCodec(
         name=preset.name,

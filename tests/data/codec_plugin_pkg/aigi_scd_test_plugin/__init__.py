@@ -1,0 +1,1 @@
+"""Codecs for aigi-scd's entry-point tests."""
