@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,7 @@ from ci_strict import pytest_runtest_makereport  # noqa: F401  (CI=true: a skipp
 # Hermetic caches, set before any library reads them: tiny pipelines are built fresh for the session
 # (proving the offline builders work on a clean machine) and datasets' Arrow cache stays out of $HOME.
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="aigi-scd-tests-"))
+atexit.register(shutil.rmtree, _SESSION_TMP, ignore_errors=True)  # each test process removes its own caches
 os.environ["AIGI_SCD_CACHE"] = str(_SESSION_TMP / "cache")
 os.environ["HF_DATASETS_CACHE"] = str(_SESSION_TMP / "hf-datasets")
 os.environ["TORCH_HOME"] = str(_SESSION_TMP / "torch")  # pyiqa/torchvision weights: none cached, none downloaded
