@@ -5,8 +5,11 @@ conversion of pixels into the tensors pyiqa reads."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -61,10 +64,24 @@ class MetricInfo:
 
 @functools.cache
 def pyiqa_configs() -> dict[str, Any]:
-    """pyiqa's registry of metrics and their metadata (no weights are loaded)."""
-    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+    """pyiqa's registry of metrics and their metadata (no weights are loaded).
 
-    return DEFAULT_CONFIGS
+    Read from its module file without importing the pyiqa package, whose ``__init__`` imports torch and every
+    architecture (about 700 MB in a process that only needs the table: `compress`'s main process when its workers
+    score); the table module itself imports nothing but ``collections``. Where pyiqa is already imported, its own
+    module is used."""
+    module = sys.modules.get("pyiqa.default_model_configs")
+    if module is None:
+        package = importlib.util.find_spec("pyiqa")  # locates the package without running its __init__
+        if package is None or not package.submodule_search_locations:
+            from pyiqa.default_model_configs import DEFAULT_CONFIGS  # not found: pyiqa's own ImportError
+
+            return DEFAULT_CONFIGS
+        path = Path(next(iter(package.submodule_search_locations))) / "default_model_configs.py"
+        spec = importlib.util.spec_from_file_location("_aigi_scd_pyiqa_configs", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module.DEFAULT_CONFIGS
 
 
 def pyiqa_metric_info(name: str) -> MetricInfo | None:

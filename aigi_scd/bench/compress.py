@@ -104,7 +104,15 @@ def compress(
         if needs_models(choice.preset):
             in_process.add(choice.spec)
             encode_worker.remember_codec(choice.spec, codec)
-    scorer = Scorer(metrics, device=device, batch_size=batch_size, clip_model=clip_model or DEFAULT_CLIP_MODEL)
+    workers = default_workers() if workers is None else workers
+    score_in_workers = device == "cpu" and workers > 0  # each image is scored where it was decoded
+    scorer = Scorer(
+        metrics,
+        device=device,
+        batch_size=batch_size,
+        clip_model=clip_model or DEFAULT_CLIP_MODEL,
+        defer_weight_free=score_in_workers,
+    )
     if ranks.is_main:
         ensure_dir(out, "choose another --out")
         _record_sources(out, sources, command, [c.name for c in codecs], anchor)
@@ -112,7 +120,6 @@ def compress(
     units = plan_units(out, sources, codecs, targets)
     for unit in units:  # a unit made with other libraries, device or dtype is redone, never mixed in
         unit.environment = environments[unit.codec.name]
-    workers = default_workers() if workers is None else workers
     compressor = Compressor(
         out,
         scorer,
@@ -120,7 +127,7 @@ def compress(
         progress=progress,
         in_process=in_process,
         ranks=ranks,
-        score_in_workers=device == "cpu",
+        score_in_workers=score_in_workers,
     )
     report = compressor.run(units)
     oracles = [c.name for c in codecs if c.preset.oracle]

@@ -37,6 +37,8 @@ PRESETS: dict[str, tuple[str, ...]] = {
     # CMC-Bench's pair (the same lab's benchmark): TOPIQ full-reference consistency and no-reference perception
     "cmc": ("topiq_fr", "topiq_nr"),
 }
+# Image metrics that need no weights (nothing to download, nothing that can be missing).
+WEIGHT_FREE = frozenset(PRESETS["offline"]) | {"ms_ssim_y"}
 DEFAULT_METRIC_PRESET = "full"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
@@ -153,7 +155,12 @@ class Scorer:
         device: str = "auto",
         batch_size: int = 8,
         clip_model: str = DEFAULT_CLIP_MODEL,
+        defer_weight_free: bool = False,
     ):
+        """`defer_weight_free`: build the weight-free image metrics on first use, not now. What needs weights is
+        still built here, so a missing checkpoint stops the run before its first unit; `compress`'s main process
+        passes it when its workers score, so it never imports pyiqa's models for metrics it does not run (about
+        200 MB of the process tree's memory)."""
         from aigi_scd.weights.device import pick_device
 
         self.metrics = list(metrics)
@@ -165,6 +172,8 @@ class Scorer:
         self.clip_model = clip_model
         self._nets: dict[str, Any] = {}
         for info in self.metrics:
+            if defer_weight_free and info.kind != "set" and info.name in WEIGHT_FREE:
+                continue
             if info.kind != "set" or "set" not in self._nets:
                 self._load(info)
 
@@ -215,6 +224,8 @@ class Scorer:
                 rec_t = images_to_tensor([recs[i] for i in chunk], self.device)
                 ref_t = images_to_tensor([refs[i] for i in chunk], self.device)
                 for info in metrics:
+                    if info.name not in self._nets:  # deferred (weight-free): built on first use
+                        self._load(info)
                     if min(size) < MIN_SIDE.get(info.name, 1):
                         values: list[float | None] = [None] * len(chunk)
                     elif info.name == "clip_sim":

@@ -1,28 +1,63 @@
-"""Where and in what precision to run: cuda > mps > cpu; the card's half precision on GPUs, fp32 on CPU."""
+"""Where and in what precision to run: cuda > mps > cpu; the card's half precision on GPUs, fp32 on CPU.
+
+torch is imported only when an answer needs it: on a Linux machine with no GPU device node at all, ``auto`` is the
+CPU without importing it, so a process that never runs a model (`compress`'s main process when its workers encode and
+score) does not carry torch's ~500 MB.
+"""
 
 from __future__ import annotations
 
-import torch
+import os
+import sys
+from typing import TYPE_CHECKING
 
 from aigi_scd.errors import ConfigError, DeviceError
 
-DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+if TYPE_CHECKING:
+    import torch
+
+DTYPES = ("float16", "bfloat16", "float32")
+# Device nodes without which torch finds no accelerator on Linux: NVIDIA's, AMD ROCm's, WSL2's GPU.
+_GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _dtype(name: str) -> torch.dtype:
+    return getattr(_torch(), name)
+
+
+def no_gpu_here() -> bool:
+    """True only where torch certainly sees no accelerator: Linux with none of the GPU device nodes, and torch not
+    already imported (then it is asked instead). Anything else is asked of torch."""
+    if "torch" in sys.modules or not sys.platform.startswith("linux"):
+        return False
+    return not any(os.path.exists(node) for node in _GPU_NODES)
 
 
 def pick_device(requested: str | None = None) -> str:
     """The requested device if it exists, else the best available one."""
     if requested and requested != "auto":
         kind = requested.split(":")[0]
+        if kind == "cpu":
+            return requested
+        if kind not in ("cuda", "mps"):
+            raise ConfigError(f"--device {requested!r}: expected auto, cpu, cuda, cuda:N or mps")
+        torch = _torch()
         available = {
-            "cpu": True,
             "cuda": torch.cuda.is_available(),
             "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
         }
-        if kind not in available:
-            raise ConfigError(f"--device {requested!r}: expected auto, cpu, cuda, cuda:N or mps")
         if not available[kind]:
             raise ConfigError(f"--device {requested!r}: no {kind} device here; use --device auto or cpu")
         return requested
+    if no_gpu_here():
+        return "cpu"
+    torch = _torch()
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -38,6 +73,7 @@ def supports_bfloat16(device: str) -> bool:
     """
     if device == "cpu":
         return True
+    torch = _torch()
     if device.startswith("cuda"):
         index = torch.device(device).index
         if torch.version.hip:
@@ -77,10 +113,11 @@ def pick_dtype(
             raise ConfigError(f"--dtype {requested!r}: expected auto, {', '.join(DTYPES)}")
         if requested == "float16" and card_dtype == "bfloat16" and not fallback:
             raise ConfigError(f"--dtype float16: {forbidden}; use --dtype bfloat16 or float32")
-        return DTYPES[requested]
+        return _dtype(requested)
+    torch = _torch()
     if device == "cpu":
         return torch.float32
-    dtype = DTYPES[card_dtype]
+    dtype = _dtype(card_dtype)
     if dtype == torch.bfloat16:
         supported = supports_bfloat16(device) if bf16_supported is None else bf16_supported
         if not supported:
