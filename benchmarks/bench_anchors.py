@@ -4,9 +4,9 @@ through `aigi-scd compress` itself (so every number is one of its results rows).
     python benchmarks/bench_anchors.py                       # writes out/bench-anchors, prints the table
     python benchmarks/bench_anchors.py --images 4 --workers 1 --out /tmp/anchors   # a quick look
 
-Prints per codec and target: images reached of 24, mean bpp, PSNR and MS-SSIM over the images reached (pyiqa's
-``psnr`` and ``ms_ssim`` as `compress --metrics` computes them: which MS-SSIM that is, the Y channel or RGB, is
-printed with the table), mean fixed bytes per file, and BD-rate (PSNR and MS-SSIM, Akima, over the targets where a
+Prints per codec and target: images reached of 24, mean bpp, PSNR and MS-SSIM over the images reached (``psnr``
+and ``ms_ssim`` as `compress --metrics` computes them: RGB MS-SSIM, CompressAI's convention, as printed with the
+table), mean fixed bytes per file, and BD-rate (PSNR and MS-SSIM, Akima, over the targets where a
 codec reached every image) against thumb-hevc and against thumb-avif. Codecs with models (misc, misc-oracle,
 misc-compressai, cheng2020-attn: weights from the hub or the CompressAI zoo) and the random-weight test presets
 (misc-tiny, misc-compressai-tiny, compressai-random: their output is noise) are left out.
@@ -98,14 +98,12 @@ def _bd(frame: pd.DataFrame, codec: str, metric: str, anchor: str) -> str:
 
 
 def _msssim_convention() -> str:
-    import inspect
+    """Which MS-SSIM `compress` scored, from the label its tables give it."""
+    from aigi_scd.bench.metrics import metric_label
 
-    from aigi_scd.bench import metrics
-
-    source = inspect.getsource(metrics)
-    if "pytorch_msssim" in source:
-        return "RGB, pytorch-msssim (as CompressAI reports it)"
-    return "pyiqa's ms_ssim (its default: the Y channel of YCbCr, test_y_channel=True)"
+    if metric_label("ms_ssim") == "ms_ssim (RGB)":
+        return "RGB MS-SSIM as CompressAI's evaluation computes it (pytorch-msssim, data_range 255 on 8-bit values)"
+    return f"{metric_label('ms_ssim')} (pyiqa's ms_ssim)"
 
 
 if __name__ == "__main__":

@@ -274,3 +274,29 @@ def test_a_local_checkpoint_gives_the_weights_it_holds(tmp_path):
     data = mine.encode_at(image, 1)
     assert data[:2] == b"\xca\xc8" and data[2:] == random.encode_at(image, 1)[2:]  # same network, another id
     assert np.array_equal(np.asarray(mine.decode(data)), np.asarray(random.decode(random.encode_at(image, 1))))
+
+
+def test_a_command_codec_reading_and_writing_raw_yuv444p_planes_round_trips(tmp_path):
+    """The `input: yuv444p` / `output: yuv444p` path the VTM example of docs/codecs.md relies on, with a program that
+    copies the planes (coreutils' cp): the file is the three BT.709 full-range planes and the 4-byte size, and decoding
+    gives the picture back within the rounding of the two conversions."""
+    from aigi_scd.codec import get_codec
+
+    preset = tmp_path / "planes.yaml"
+    preset.write_text(
+        "name: planes\nkind: command\noptions:\n"
+        '  encode: [cp, "{input}", "{output}"]\n  decode: [cp, "{input}", "{output}"]\n'
+        "  input: yuv444p\n  output: yuv444p\n  min_quality: 1\n  max_quality: 1\n"
+    )
+    codec = get_codec(str(preset))
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    pixels[0, 0] = (128, 128, 128)  # mid grey: Y = Cb = Cr = 128
+    pixels[0, 1] = (255, 255, 255)  # white: Y = 255, Cb = Cr = 128
+    data = codec.encode(Image.fromarray(pixels))
+    assert len(data) == 3 * 40 * 24 + 4
+    planes = np.frombuffer(data[:-4], np.uint8).reshape(3, 24, 40)
+    assert tuple(planes[:, 0, 0]) == (128, 128, 128) and tuple(planes[:, 0, 1]) == (255, 128, 128)
+    decoded = np.asarray(codec.decode(data), dtype=np.int16)
+    assert decoded.shape == pixels.shape
+    assert np.abs(decoded - pixels.astype(np.int16)).max() <= 2
