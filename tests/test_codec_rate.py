@@ -99,10 +99,40 @@ def test_interpolation_search_agrees_with_a_scan():
             probes.append(i)
             return int(sizes[i])
 
-        found = interpolation_search(cost, budget, count, int(rng.integers(0, count)))
+        seeds = {int(i): int(sizes[i]) for i in rng.choice(count, int(rng.integers(0, min(count, 4) + 1)), False)}
+        found = interpolation_search(cost, budget, count, int(rng.integers(0, count)), seeds)
         fitting = [i for i in range(count) if sizes[i] <= budget]
         assert found == (fitting[-1] if fitting else None)
         assert len(probes) <= 2 + 2 * count.bit_length()
+        assert not set(probes) & set(seeds)  # what is known is never encoded again
+
+
+def test_full_resolution_avif_interpolates_over_its_distinct_files_and_picks_the_bisections_file():
+    """AVIF's search runs over the 64 files libavif's 101 qualities make, from the encodes of the image's other
+    targets: the same file and quality as a bisection of every quality, in fewer encodes."""
+    from aigi_scd.codec.errors import TargetUnreachableError
+    from aigi_scd.codec.formats.baselines import AvifCodec
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:64, 0:96]
+    smooth = np.stack([x * 2.5, y * 3.5, (x + y) * 1.5], axis=-1) + rng.normal(0, 12, (64, 96, 3))
+    image = Image.fromarray(np.clip(smooth, 0, 255).astype(np.uint8))
+    bisecting = AvifCodec(name="avif")
+    bisecting.distinct_levels = lambda: None
+    results, encodes = {}, {}
+    for name, codec in (("interpolated", AvifCodec(name="avif")), ("bisected", bisecting)):
+        cache: dict = {}
+        results[name] = []
+        for target in (0.3, 0.6, 1.0, 1.6, 2.5, 4.0):
+            try:
+                encoded = codec.encode_report(image, target, image_cache=cache)
+                results[name].append((encoded.data, encoded.info["quality"]))
+            except TargetUnreachableError as exc:
+                results[name].append(("unreachable", exc.min_bpp))
+        encodes[name] = len(cache["avif"])
+    assert results["interpolated"] == results["bisected"]
+    assert sum(r[0] != "unreachable" for r in results["bisected"]) >= 4, results["bisected"]
+    assert encodes["interpolated"] < encodes["bisected"]
 
 
 def test_the_search_reuses_its_encodes_for_a_larger_budget():

@@ -92,3 +92,31 @@ def test_ctrl_c_in_the_middle_of_a_write_leaves_the_old_file_and_no_temporary(wh
             writer.commit()
     assert not list(tmp_path.glob("*.tmp"))
     assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_tars_hold_the_members_webdatasets_tarwriter_writes_byte_for_byte(tmp_path):
+    """AtomicTarWriter writes with tarfile itself (webdataset's import brings torch); the bytes stay webdataset's."""
+    import webdataset as wds
+
+    from aigi_scd.dataset.shards import TAR_MTIME, TAR_OWNER
+
+    samples = [*SAMPLES, ("b-3", {"webp": b"RIFF" + bytes(range(256)) * 3, "json": '{"é": 1}'.encode(), "txt": b""})]
+    write(tmp_path / "ours.tar", samples).commit()
+    with open(tmp_path / "theirs.tar", "wb") as f:
+        writer = wds.TarWriter(f, user=TAR_OWNER, group=TAR_OWNER, mtime=TAR_MTIME, encoder=False)
+        for key, fields in samples:
+            writer.write({"__key__": key, **fields})
+        writer.close()
+    assert (tmp_path / "ours.tar").read_bytes() == (tmp_path / "theirs.tar").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a-1.png", "a-1.json", "dir/a-1.output.png", "a.b.c", "noext", ".hidden", "dir.x/file.tar.gz", "a-1.", "d/.x.y"],
+)
+def test_member_names_split_as_webdataset_splits_them(name):
+    from webdataset.tariterators import base_plus_ext as theirs
+
+    from aigi_scd.dataset.shards import base_plus_ext
+
+    assert base_plus_ext(name) == theirs(name)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from aigi_scd.dataset.shards import base_plus_ext
 from aigi_scd.errors import DamagedDataError
 
 ORIGINAL = "original_sha256"  # the results column
@@ -27,8 +28,6 @@ _FILE_HASHES: dict[tuple[str, int, int], str] = {}
 
 def tar_digests(tar: Path) -> dict[str, str]:
     """Key → the sha256 its json records for its image, from the json members of a build tar alone."""
-    from webdataset.tariterators import base_plus_ext
-
     found: dict[str, str] = {}
     try:
         with tarfile.open(tar, mode="r:") as opened:

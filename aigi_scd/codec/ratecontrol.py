@@ -67,21 +67,27 @@ def av1_quality_levels(max_quality: int = 100) -> list[int]:
     return [q for q in AV1_LEVELS if q <= max_quality]
 
 
-def interpolation_search(cost: Callable[[int], int], budget: int, count: int, guess: int) -> int | None:
+def interpolation_search(
+    cost: Callable[[int], int], budget: int, count: int, guess: int, known: dict[int, int] | None = None
+) -> int | None:
     """The highest index in ``range(count)`` whose (increasing) ``cost`` fits `budget`, or None.
 
     Probes where a straight line through log(cost) of the known neighbours crosses log(budget), clamped
-    strictly inside the unresolved bracket, so it ends as a bisection would but in a few probes.
+    strictly inside the unresolved bracket, so it ends as a bisection would but in a few probes. `known`: costs
+    already measured (index → cost), which narrow the bracket before the first probe.
     """
-    known: dict[int, int] = {}
+    known = dict(known or {})
 
     def probe(i: int) -> int:
         if i not in known:
             known[i] = cost(i)
         return known[i]
 
-    lo, hi = -1, count  # lo fits (or -1), hi does not (or count)
-    i = min(max(guess, 0), count - 1)
+    hi = min((k for k, c in known.items() if c > budget), default=count)  # lo fits (or -1), hi does not (or count)
+    lo = max((k for k, c in known.items() if c <= budget and k < hi), default=-1)
+    if hi - lo <= 1:
+        return lo if lo >= 0 else None
+    i = min(max(guess, lo + 1, 0), hi - 1, count - 1)
     slope = 0.05  # log-size per level before two probes tell better (AV1 thumbnails: about 4–6%)
     while hi - lo > 1:
         c = probe(i)

@@ -24,6 +24,7 @@ from typing import Any
 from aigi_scd.dataset.sample import sha256
 from aigi_scd.dataset.shards import (
     IMAGE_FIELDS,
+    base_plus_ext,
     image_field,
     iter_samples,
     model_data_dir,
@@ -59,8 +60,6 @@ class Finding:
 def tar_keys(path: Path) -> dict[str, list[str]]:
     """Sample key → its member extensions, in tar order, from the headers alone. DamagedDataError for a tar
     that is cut short, has a damaged header or lacks its end-of-archive blocks."""
-    from webdataset.tariterators import base_plus_ext
-
     path = Path(path)
     keys: dict[str, list[str]] = {}
     try:
@@ -88,8 +87,6 @@ def readable_keys(path: Path) -> tuple[list[str], list[str]]:
     """(keys of the whole samples, problems) of a tar from its headers alone: for a damaged tar, the samples
     before the damage whose members are all there (what `verify --quick` counts as present, as reading the tar
     in full does)."""
-    from webdataset.tariterators import base_plus_ext
-
     try:
         return list(tar_keys(path)), []
     except DamagedDataError as exc:

@@ -14,7 +14,9 @@ and a killed build leaves only ``.tmp`` files, which the next run discards.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from aigi_scd.errors import DamagedDataError, OutputDirError
 
 MANIFEST = "build.json"  # a build folder's manifest (see aigi_scd.build.manifest)
 TAR_MTIME = 0  # fixed member times make equal samples give byte-identical tars
+TAR_OWNER = "aigi-scd"  # the user and group of every member
 # The image member of a sample, by its extension: generated images are PNG; imported originals are kept in
 # their own format (``aigi-scd import``), so a sample holds exactly one of these.
 IMAGE_FIELDS = ("png", "jpg", "webp")
@@ -72,7 +75,10 @@ def reject_name(index: int) -> str:
 class AtomicTarWriter:
     """A WebDataset tar that appears under its final name only when :meth:`commit` is called.
 
-    The file is opened on the first sample, so a shard with nothing to write leaves no file.
+    The file is opened on the first sample, so a shard with nothing to write leaves no file. The members are the
+    ones ``webdataset.TarWriter(user=gname="aigi-scd", mtime=TAR_MTIME, encoder=False)`` writes, byte for byte
+    (tests/test_shards.py compares them), written with :mod:`tarfile` itself because importing webdataset imports
+    torch: 2 s and 640 MB in a process (compress's main one) that otherwise never needs it.
     """
 
     def __init__(self, final: Path):
@@ -83,18 +89,21 @@ class AtomicTarWriter:
         self._writer = None
 
     def write(self, key: str, fields: dict[str, bytes]) -> None:
-        import webdataset as wds
-
         if "." in key:
             raise ValueError(f"sample key {key!r} contains a dot; datasets would split the field name there")
         try:
             if self._writer is None:
                 ensure_dir(self.final.parent)
                 self._file = open(self.tmp, "wb")  # noqa: SIM115 - held open by the writer until commit or abort
-                self._writer = wds.TarWriter(
-                    self._file, user="aigi-scd", group="aigi-scd", mtime=TAR_MTIME, encoder=False
-                )
-            self._writer.write({"__key__": key, **fields})
+                self._writer = tarfile.open(fileobj=self._file, mode="w|")  # noqa: SIM115 - closed by commit or abort
+            for name in sorted(fields):  # the members webdataset's TarWriter writes for this sample, byte for byte
+                if name.startswith("_"):
+                    continue
+                data = fields[name].encode("utf-8") if isinstance(fields[name], str) else fields[name]
+                member = tarfile.TarInfo(f"{key}.{name}")
+                member.size, member.mtime, member.mode = len(data), TAR_MTIME, 0o444
+                member.uname = member.gname = TAR_OWNER
+                self._writer.addfile(member, io.BytesIO(data))
         except OSError as exc:
             self._fail(exc)
         self.count += 1
@@ -134,11 +143,20 @@ class AtomicTarWriter:
             self.tmp.unlink(missing_ok=True)
 
 
+_MEMBER_NAME = re.compile(r"^((?:.*/|)[^.]+)[.]([^/]*)$")  # webdataset.tariterators.base_plus_ext's pattern
+
+
+def base_plus_ext(name: str) -> tuple[str | None, str | None]:
+    """A tar member's (sample key, extension), split at the first dot of its file name: what
+    ``webdataset.tariterators.base_plus_ext`` returns (tests/test_shards.py compares them), without importing
+    webdataset and with it torch."""
+    match = _MEMBER_NAME.match(name)
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
 def iter_samples(path: Path) -> Iterator[dict[str, Any]]:
     """Samples of a WebDataset tar as ``{"__key__": key, ext: bytes, ...}``: consecutive members that
     share a key, split at the first dot of the file name as webdataset and datasets do."""
-    from webdataset.tariterators import base_plus_ext
-
     sample: dict[str, Any] | None = None
     try:
         with tarfile.open(path, mode="r|") as tar:

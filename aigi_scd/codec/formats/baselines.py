@@ -13,6 +13,7 @@ from aigi_scd.codec.errors import BitstreamError
 from aigi_scd.codec.formats.av1 import decode_avif, encode_avif
 from aigi_scd.codec.formats.containers import isobmff_fixed, jpeg_fixed, webp_fixed
 from aigi_scd.codec.knob import KnobCodec
+from aigi_scd.codec.ratecontrol import AV1_LEVELS
 
 
 @dataclass
@@ -79,8 +80,21 @@ class AvifCodec(QualityCodec):
     def _save(self, image: Image.Image, quality: int) -> bytes:
         return encode_avif(image, quality, self.speed)
 
+    def distinct_levels(self) -> list[int]:
+        """The highest quality of each run of qualities that give the same AV1 file (:data:`AV1_LEVELS`): a
+        full-resolution AVIF encode costs about half a second at 768×512, so the search interpolates over them."""
+        return distinct_tops(AV1_LEVELS, self.min_quality, self.max_quality)
+
     def decode(self, data: bytes) -> Image.Image:
         return decode_avif(data)
 
     def fixed_bytes(self, data: bytes) -> int | None:
         return isobmff_fixed(data)
+
+
+def distinct_tops(firsts: tuple[int, ...], lowest: int, highest: int) -> list[int]:
+    """For settings `lowest`..`highest` (their indices counted from `lowest`), the index of the highest setting of
+    each run that gives one file, a run beginning at each of `firsts` (ascending)."""
+    tops = [nxt - 1 for nxt in firsts[1:]] + [max(highest, firsts[-1])]
+    runs = zip(firsts, tops, strict=True)
+    return [min(top, highest) - lowest for first, top in runs if top >= lowest and first <= highest]
