@@ -76,7 +76,7 @@ class AtomicTarWriter:
     """A WebDataset tar that appears under its final name only when :meth:`commit` is called.
 
     The file is opened on the first sample, so a shard with nothing to write leaves no file. The members are the
-    ones ``webdataset.TarWriter(user=gname="aigi-scd", mtime=TAR_MTIME, encoder=False)`` writes, byte for byte
+    ones ``webdataset.TarWriter(user=TAR_OWNER, group=TAR_OWNER, mtime=TAR_MTIME, encoder=False)`` writes, byte for byte
     (tests/test_shards.py compares them), written with :mod:`tarfile` itself because importing webdataset imports
     torch: 2 s and 640 MB in a process (compress's main one) that otherwise never needs it.
     """

@@ -95,6 +95,6 @@ class AvifCodec(QualityCodec):
 def distinct_tops(firsts: tuple[int, ...], lowest: int, highest: int) -> list[int]:
     """For settings `lowest`..`highest` (their indices counted from `lowest`), the index of the highest setting of
     each run that gives one file, a run beginning at each of `firsts` (ascending)."""
-    tops = [nxt - 1 for nxt in firsts[1:]] + [max(highest, firsts[-1])]
+    tops = [nxt - 1 for nxt in firsts[1:]] + [highest]  # the last run reaches the highest setting
     runs = zip(firsts, tops, strict=True)
     return [min(top, highest) - lowest for first, top in runs if top >= lowest and first <= highest]
