@@ -19,6 +19,7 @@ from conftest import run_cli
 from PIL import Image
 
 from aigi_scd.dataset.commands import command_for_folder
+from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.verify import verify
 
 JPEG = ["--codecs", "jpeg", "--bpp", "2", "--metrics", "psnr", "--workers", "0", "--quiet"]
@@ -105,7 +106,11 @@ def test_a_shard_made_again_with_other_bytes_makes_its_units_stale(compressed_bu
     assert "2 units: 1 encoded, 1 already done" in again.output  # tiny-pixart's unit is still current
     rows = results(out)
     fresh = rows[rows["source"] == "tiny-sdxl"].set_index("key")["original_sha256"]
-    assert set(fresh.index) == set(keys) and all(fresh[k] != old[k] for k in keys)
+    # The rows now name the new originals (batch noise need not change every image: on some CPUs a few come out
+    # byte for byte the same, and those keep their hash).
+    assert set(fresh.index) == set(keys) and any(fresh[k] != old[k] for k in keys)
+    made = {s["__key__"]: hashlib.sha256(s["png"]).hexdigest() for s in iter_samples(data / "train-00000.tar")}
+    assert all(fresh[k] == made[k] for k in keys)
     assert verify(out, load=False).ok
 
 
