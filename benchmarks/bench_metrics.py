@@ -79,12 +79,15 @@ def candidates() -> dict[str, dict[str, Metric]]:
         "psnr": {"pyiqa": py("psnr")},
         "ssim (Y)": {
             "pyiqa": py("ssim"),
-            "pyiqa float32": fast_metrics.ssim_y,
+            "pyiqa's formula, float32, two 11-tap passes, the original's side once": fast_metrics.ssim_y,
             "pytorch-msssim": lambda a, b: pm.ssim(y(a), y(b), data_range=255, size_average=False),
         },
         "ms_ssim (RGB)": {
             "pyiqa": py("ms_ssim", test_y_channel=False),
-            "pytorch-msssim": fast_metrics.ms_ssim_rgb,
+            "pytorch-msssim": lambda a, b: pm.ms_ssim(
+                (a * 255).round(), (b * 255).round(), data_range=255, size_average=False
+            ),
+            "pytorch-msssim step for step, the original's side once": fast_metrics.ms_ssim_rgb,
             "piq": lambda a, b: piq.multi_scale_ssim(a, b, data_range=1.0, reduction="none"),
         },
         "ms_ssim (Y)": {
@@ -159,7 +162,8 @@ def main() -> None:
     pairs = []
     for path in paths:
         original = Image.open(path).convert("RGB")
-        pairs += [(tensor(rec), tensor(original)) for rec in reconstructions(original)]
+        reference = tensor(original)  # one tensor per original, as compress's Scorer passes it for each reconstruction
+        pairs += [(tensor(rec), reference) for rec in reconstructions(original)]
     megapixels = sum(ref.shape[-1] * ref.shape[-2] for _, ref in pairs) / 1e6
     big = Image.open(paths[0]).convert("RGB").resize((args.memory_size,) * 2, Image.Resampling.LANCZOS)
     big_pair = (tensor(reconstructions(big)[1]), tensor(big))

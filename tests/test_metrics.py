@@ -44,7 +44,8 @@ def degrade(images: list[Image.Image]) -> list[Image.Image]:
 # What each score is checked against: pyiqa's metric of that convention, and how close it must be. The tolerances
 # are measured (benchmarks/bench_metrics.py: the largest difference over Kodak pairs, JPEG at quality 5 and 4×
 # thumbnails): ms_ssim (pytorch-msssim, RGB) differs from pyiqa's RGB MS-SSIM by up to 6.3e-4 (pytorch-msssim
-# averages the channels after the product over scales, pyiqa before), ms_ssim_y by 8.8e-5, float32 ssim by 5.5e-5.
+# averages the channels after the product over scales, pyiqa before), ms_ssim_y by 8.8e-5, ssim (float32, the
+# window in two 11-tap passes) by 9.4e-6.
 MS_SSIM_RGB_TOLERANCE = 1e-3
 REFERENCE = {
     "ms_ssim": ("ms_ssim", {"test_y_channel": False}, MS_SSIM_RGB_TOLERANCE),
@@ -116,21 +117,55 @@ def test_ms_ssim_is_rgb_ms_ssim_as_compressai_reports_it_and_ms_ssim_y_the_luma_
 
 
 def test_many_reconstructions_of_one_original_score_as_pyiqa_scores_each(kodak_pairs):
-    """FSIM, VSI and NLPD compute the original's side once per image (bench/fast_metrics.py: RecentResults): the
-    scores of every reconstruction against one original, in any order, are still pyiqa's."""
+    """FSIM, VSI, NLPD, SSIM and MS-SSIM compute the original's side once per image (bench/fast_metrics.py:
+    RecentResults), and the colour conversion once per tensor and call: the scores of every reconstruction against
+    one original, in one call or one call each (as a worker scores them), in any order, are still pyiqa's (and for
+    MS-SSIM pytorch-msssim's, exactly)."""
+    from pytorch_msssim import ms_ssim
+
     recs, refs = kodak_pairs
     ref = refs[0]
     others = [r.resize(ref.size) for r in recs[2:5]]
-    scorer = Scorer(resolve_metrics("fsim,vsi,nlpd"), device="cpu")
-    scores = scorer.score([*recs[:2], *others, recs[0]], [ref] * 6)
-    for rec, got in zip([*recs[:2], *others, recs[0]], scores, strict=True):
-        for name in ("fsim", "vsi", "nlpd"):
+    names = ("fsim", "vsi", "nlpd", "ssim", "ms_ssim", "gmsd", "piqe")
+    scorer = Scorer(resolve_metrics(",".join(names)), device="cpu")
+    pictures_ = [*recs[:2], *others, recs[0]]
+    together = scorer.score(pictures_, [ref] * 6)
+    one_by_one = [scorer.score([rec], [ref])[0] for rec in pictures_]
+    for alone, batched in zip(one_by_one, together, strict=True):  # a batch of two rounds a few values apart
+        assert alone == pytest.approx(batched, abs=1e-6)
+    y = torch.from_numpy(np.asarray(ref, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    for rec, got, alone in zip(pictures_, together, one_by_one, strict=True):
+        x = torch.from_numpy(np.asarray(rec, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+        for name in names:
+            if name == "ms_ssim":  # pytorch-msssim's convention (its test above compares it with pyiqa's)
+                continue
             metric, tolerance = pyiqa_reference(name)
-            x, y = (
-                torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)[None] for im in (rec, ref)
-            )
-            assert got[name] == pytest.approx(float(metric(x, y)), abs=tolerance), name
-    assert scores[0] == scores[-1]
+            want = float(metric(x, y) if metric.metric_mode == "FR" else metric(x))
+            assert got[name] == pytest.approx(want, abs=tolerance), name
+        assert alone["ms_ssim"] == float(ms_ssim((x * 255).round(), (y * 255).round(), data_range=255))  # exactly
+    assert together[0] == together[-1]
+
+
+def test_remembered_results_are_never_served_for_other_pixels():
+    """A remembered result comes back only for the same pixels: not for another tensor of the same shape, not for
+    the same tensor once it has been changed in place (identity), and for an equal copy only where content counts."""
+    from aigi_scd.bench.fast_metrics import RecentResults
+
+    calls = []
+
+    def total(x):
+        calls.append(1)
+        return float(x.sum())
+
+    by_identity, by_content = RecentResults(total, by="identity"), RecentResults(total, by="content")
+    a, b = torch.zeros(2, 3), torch.ones(2, 3)
+    for memo in (by_identity, by_content):
+        assert memo(a) == 0 and memo(b) == 6 and memo(a) == 0
+    assert len(calls) == 4  # each memo computed a and b once
+    assert by_content(a.clone()) == 0 and len(calls) == 4  # equal content: remembered
+    assert by_identity(a.clone()) == 0 and len(calls) == 5  # another tensor: computed
+    a.add_(2)
+    assert by_identity(a) == 12 and by_content(a) == 12 and len(calls) == 7  # changed in place: computed again
 
 
 def test_summary_and_plots_name_the_ms_ssim_convention():

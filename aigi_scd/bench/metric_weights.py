@@ -78,8 +78,8 @@ def unavailable(name: str, urls: list[str], reason: str, alternative: str) -> Mo
     return ModelUnavailableError(f"metric {name!r} needs {what} ({reason}); {alternative}")
 
 
-def create_pyiqa_metric(name: str, device: Any, alternative: str):
-    """``pyiqa.create_metric(name)``, from cached weights when they are all there; otherwise downloading them
+def create_pyiqa_metric(name: str, device: Any, alternative: str, **options: Any):
+    """``pyiqa.create_metric(name, **options)``, from cached weights when they are all there; otherwise downloading them
     when the hub answers, or ModelUnavailableError naming the weights and `alternative` when it does not."""
     import pyiqa
 
@@ -87,7 +87,7 @@ def create_pyiqa_metric(name: str, device: Any, alternative: str):
 
     try:
         with hub_offline():
-            return pyiqa.create_metric(name, device=device)
+            return pyiqa.create_metric(name, device=device, **options)
     except OSError as exc:  # hub (offline mode), urllib and requests errors are all OSErrors
         missing = urls_in(exc)
     urls = list(dict.fromkeys([*missing, *pyiqa_checkpoints(name)]))
@@ -95,7 +95,7 @@ def create_pyiqa_metric(name: str, device: Any, alternative: str):
     reason = next((r for r in (unreachable_reason(repo) for repo in repos) if r), None) if repos else None
     if repos and reason is None:
         try:
-            return pyiqa.create_metric(name, device=device)
+            return pyiqa.create_metric(name, device=device, **options)
         except OSError as exc:
             raise unavailable(name, urls, " ".join(str(exc).split())[:160], alternative) from None
     raise unavailable(name, urls, reason or "they cannot be downloaded from here", alternative)

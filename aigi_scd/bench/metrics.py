@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from aigi_scd.bench.fast_metrics import FAST, remember_reference_side
+from aigi_scd.bench.fast_metrics import FAST, remember_reference_side, shared_colour_conversion
 from aigi_scd.config import closest
 from aigi_scd.errors import ConfigError, ModelUnavailableError
 from aigi_scd.iqa import MetricInfo, pixels_to_tensor, pyiqa_configs, pyiqa_metric_info
@@ -171,6 +171,7 @@ class Scorer:
         self.pixel_budget = (1 if self.device == "cpu" else self.batch_size) * MEGAPIXEL  # pixels per batch
         self.clip_model = clip_model
         self._nets: dict[str, Any] = {}
+        self._reference: tuple | None = None  # the originals of the last call, their tensor and its version
         for info in self.metrics:
             if defer_weight_free and info.kind != "set" and info.name in WEIGHT_FREE:
                 continue
@@ -198,7 +199,11 @@ class Scorer:
 
         name = "fid" if info.kind == "set" else info.name
         key = "set" if info.kind == "set" else info.name
-        self._nets[key] = create_pyiqa_metric(name, torch.device(self.device), OFFLINE_ALTERNATIVE)
+        # The Scorer makes every input itself (images_to_tensor: 8-bit values / 255), so pyiqa's check that an input
+        # lies in [0, 1] (a min and a max over both images for every metric and call) can never fail here.
+        self._nets[key] = create_pyiqa_metric(
+            name, torch.device(self.device), OFFLINE_ALTERNATIVE, check_input_range=False
+        )
         remember_reference_side(name, self._nets[key])
 
     def score(
@@ -206,7 +211,6 @@ class Scorer:
     ) -> list[dict[str, float | None]]:
         """One ``{metric: value}`` per pair (None where the metric is undefined for the image); `only` limits
         the metrics to those names."""
-        import torch
 
         metrics = [m for m in self.image_metrics if only is None or m.name in only]
         if len(recs) != len(refs):
@@ -217,31 +221,51 @@ class Scorer:
             if rec.size != ref.size:
                 raise ValueError(f"reconstruction {rec.size} and original {ref.size} differ in size")
             groups.setdefault(ref.size, []).append(i)
-        for size, indices in groups.items():
-            per_batch = max(1, self.pixel_budget // (size[0] * size[1]))
-            for start in range(0, len(indices), per_batch):
-                chunk = indices[start : start + per_batch]
-                rec_t = images_to_tensor([recs[i] for i in chunk], self.device)
-                ref_t = images_to_tensor([refs[i] for i in chunk], self.device)
-                for info in metrics:
-                    if info.name not in self._nets:  # deferred (weight-free): built on first use
-                        self._load(info)
-                    if min(size) < MIN_SIDE.get(info.name, 1):
-                        values: list[float | None] = [None] * len(chunk)
-                    elif info.name == "clip_sim":
-                        values = self._nets["clip_sim"]([recs[i] for i in chunk], [refs[i] for i in chunk])
-                    elif info.name in FAST:
-                        with torch.no_grad():
-                            result = self._nets[info.name](rec_t, ref_t)
-                        values = [float(v) for v in result.detach().double().reshape(len(chunk), -1)[:, 0].cpu()]
-                    else:
-                        net = self._nets[info.name]
-                        with torch.no_grad():
-                            result = net(rec_t, ref_t) if info.kind == "fr" else net(rec_t)
-                        values = [float(v) for v in result.detach().float().reshape(len(chunk), -1)[:, 0].cpu()]
-                    for i, value in zip(chunk, values, strict=True):
-                        out[i][info.name] = None if value is None or not np.isfinite(value) else float(value)
+        with shared_colour_conversion():
+            for size, indices in groups.items():
+                self._score_group(recs, refs, indices, size, metrics, out)
         return out
+
+    def _reference_tensor(self, images: list[Image.Image]):
+        """The originals as a tensor: the same tensor as the last call's when they are the same image objects (a
+        worker scores each reconstruction of an original against one image object), so what a metric remembers of
+        an original by its tensor (bench/fast_metrics.py) is found again; made anew if anything changed it."""
+        ids = tuple(map(id, images))
+        if self._reference is not None:
+            held_ids, _, tensor, version = self._reference
+            if held_ids == ids and tensor._version == version:
+                return tensor
+        tensor = images_to_tensor(images, self.device)
+        self._reference = (ids, list(images), tensor, tensor._version)  # the images held: their ids stay theirs
+        return tensor
+
+    def _score_group(self, recs, refs, indices: list[int], size: tuple[int, int], metrics, out) -> None:
+        """Scores of the pairs at `indices` (one image size), in batches by pixels, into `out`."""
+        import torch
+
+        per_batch = max(1, self.pixel_budget // (size[0] * size[1]))
+        for start in range(0, len(indices), per_batch):
+            chunk = indices[start : start + per_batch]
+            rec_t = images_to_tensor([recs[i] for i in chunk], self.device)
+            ref_t = self._reference_tensor([refs[i] for i in chunk])
+            for info in metrics:
+                if info.name not in self._nets:  # deferred (weight-free): built on first use
+                    self._load(info)
+                if min(size) < MIN_SIDE.get(info.name, 1):
+                    values: list[float | None] = [None] * len(chunk)
+                elif info.name == "clip_sim":
+                    values = self._nets["clip_sim"]([recs[i] for i in chunk], [refs[i] for i in chunk])
+                elif info.name in FAST:
+                    with torch.no_grad():
+                        result = self._nets[info.name](rec_t, ref_t)
+                    values = [float(v) for v in result.detach().double().reshape(len(chunk), -1)[:, 0].cpu()]
+                else:
+                    net = self._nets[info.name]
+                    with torch.no_grad():
+                        result = net(rec_t, ref_t) if info.kind == "fr" else net(rec_t)
+                    values = [float(v) for v in result.detach().float().reshape(len(chunk), -1)[:, 0].cpu()]
+                for i, value in zip(chunk, values, strict=True):
+                    out[i][info.name] = None if value is None or not np.isfinite(value) else float(value)
 
     def set_scores(self, recs: Sequence[Image.Image], refs: Sequence[Image.Image], seed: int = 0) -> dict[str, Any]:
         """FID and/or KID between the originals and the reconstructions (None below two images per set)."""

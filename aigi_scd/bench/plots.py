@@ -62,13 +62,27 @@ def rd_plot(
     codec_order: Sequence[str] | None = None,
     smallest_side: dict[str, float] | None = None,
 ) -> bytes:
-    """PNG of :func:`rd_figure`."""
+    """PNG of :func:`rd_figure`, at 110 dpi."""
     fig = rd_figure(summary, metric, codec_order, smallest_side)
-    import matplotlib.pyplot as plt
+    try:
+        return figure_png(fig)
+    finally:
+        import matplotlib.pyplot as plt
 
+        plt.close(fig)
+
+
+def figure_png(fig) -> bytes:
+    """The figure drawn once on its Agg canvas and written as PNG by Pillow: what ``savefig(format="png")`` writes
+    at the figure's dpi, without the second, discarded drawing savefig makes of a figure laid out by
+    ``tight_layout`` (a third of a plot's time)."""
+    from PIL import Image
+
+    fig.canvas.draw()
+    width, height = fig.canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -124,7 +138,7 @@ def rd_figure(
     common_col, common_ci = metric_columns(metric, common=True)
     panels = list(summary[["source_kind", "source"]].drop_duplicates().itertuples(index=False, name=None))
     panels.sort(key=lambda p: (p[0] != "aigi", p[1] != ALL_AIGI, p[1]))
-    fig, axes = plt.subplots(len(panels), 2, figsize=(9.6, 3.6 * len(panels) + 0.5), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 2, figsize=(9.6, 3.6 * len(panels) + 0.5), squeeze=False, dpi=110)
     codecs = codec_order_of(list(summary["codec"].unique()), codec_order)
     colors = {c: plt.get_cmap("tab10")(i % 10) for i, c in enumerate(codecs)}
     info, bounds = metric_info(metric), value_range(metric)
