@@ -45,6 +45,7 @@ def _eight_bit(x):
     return (x * 255).clamp(0, 255).round()
 
 
+SSIM_CONSTANTS = ((0.01 * 255) ** 2, (0.03 * 255) ** 2)  # C1, C2 of both libraries for 8-bit values
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # pytorch-msssim's (Wang et al.'s) five scales
 
 
@@ -102,7 +103,7 @@ def ms_ssim_rgb(rec, ref):
     x = _eight_bit(rec)
     mcs = []
     for i, reference in enumerate(scales):
-        cs_map, ssim_map = _ssim_maps(x, reference, blur, (0.01 * 255) ** 2, (0.03 * 255) ** 2, clip_cs=False)
+        cs_map, ssim_map = _ssim_maps(x, reference, blur, *SSIM_CONSTANTS, clip_cs=False)
         if i < len(scales) - 1:
             mcs.append(torch.relu(torch.flatten(cs_map, 2).mean(-1)))
             x = F.avg_pool2d(x, kernel_size=2, padding=[s % 2 for s in x.shape[2:]])
@@ -154,7 +155,7 @@ def ssim_y(rec, ref):
     two 11-tap passes, and the original's side computed once per original tensor (:data:`REFERENCE_SIDE`)."""
     taps, reference = REFERENCE_SIDE(ref)
     blur = functools.partial(_blur, taps=taps)
-    _, ssim_map = _ssim_maps(y_channel(rec), reference, blur, (0.01 * 255) ** 2, (0.03 * 255) ** 2, clip_cs=True)
+    _, ssim_map = _ssim_maps(y_channel(rec), reference, blur, *SSIM_CONSTANTS, clip_cs=True)
     return ssim_map.mean([1, 2, 3])
 
 
