@@ -116,3 +116,24 @@ def test_a_mean_over_fewer_scored_images_than_reached_says_how_many(two_of_twelv
     line = next(line for line in text if line.startswith("| misc-offline | 4 | ") and "12/12" in line).split(" | ")
     psnr, ssim = line[header.index("psnr ↑")], line[header.index("ssim (Y) ↑")]  # ssim scores luma (pyiqa)
     assert psnr.endswith(" (n=9)") and "(n=" not in ssim
+
+
+def test_plots_drawn_by_worker_processes_are_the_ones_drawn_here(two_of_twelve):
+    """compress draws its RD plots in worker processes beside the main one: the same files as drawn in one process,
+    and the workers really drew some of them (the main process draws only what no worker has started)."""
+    from aigi_scd.bench.benchmark import derive_benchmark, smallest_sides, write_benchmark
+    from aigi_scd.bench.plot_workers import PlotWorkers
+
+    folder = two_of_twelve / "benchmark"
+    write_benchmark(two_of_twelve, plot_workers=0)
+    alone = {m: (folder / f"rd_{m}.png").read_bytes() for m in METRICS}
+    bench = derive_benchmark(two_of_twelve)
+    with PlotWorkers(1) as plotters:
+        plotters.pool.submit(int).result()  # the worker is up: it takes the first plot
+        jobs = plotters.start(bench["summary"], METRICS, None, smallest_sides(bench["results"]))
+        drawn = jobs.finish()
+    assert drawn == alone
+    assert any(f.done() and not f.cancelled() for f in jobs.futures.values())
+    written = write_benchmark(two_of_twelve, plot_workers=1)
+    assert {m: (folder / f"rd_{m}.png").read_bytes() for m in METRICS} == alone
+    assert [p.name for p in written["paths"] if p.suffix == ".png"] == [f"rd_{m}.png" for m in METRICS]

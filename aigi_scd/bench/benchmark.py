@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from aigi_scd.bench.bdrate import bd_rates
-from aigi_scd.bench.plots import rd_plot
+from aigi_scd.bench.plot_workers import PlotWorkers
 from aigi_scd.bench.results import ALL_AIGI, benchmark_dir, load_results, summarize
 from aigi_scd.bench.set_scores import update_set_scores
 from aigi_scd.bench.stale import COMPRESS_MANIFEST, current_sources, unit_issues
@@ -91,26 +91,32 @@ def write_benchmark(
     scorer=None,
     sources: dict[str, Any] | None = None,
     progress: bool = True,
+    plot_workers: int = 0,
 ) -> dict[str, Any]:
-    """(Re)write every benchmark file from the stats files; returns the frames and the paths written."""
+    """(Re)write every benchmark file from the stats files; returns the frames and the paths written. With
+    `plot_workers`, that many processes draw the RD plots beside this one (:mod:`aigi_scd.bench.plot_workers`)."""
     folder = benchmark_dir(out)
     ensure_dir(folder)
-    bench = derive_benchmark(out, anchor, codec_order, scorer, sources, progress)
-    frame, summary, metrics = bench["results"], bench["summary"], bench["metrics"]
-    written = []
+    with PlotWorkers(plot_workers) as plotters:
+        bench = derive_benchmark(out, anchor, codec_order, scorer, sources, progress)
+        return _write_files(folder, bench, codec_order, plotters)
 
+
+def _write_files(
+    folder: Path, bench: dict[str, Any], codec_order: Sequence[str] | None, plotters: PlotWorkers
+) -> dict[str, Any]:
+    frame, summary, metrics = bench["results"], bench["summary"], bench["metrics"]
+    plotted = [*metrics, *[c for c in ("fid", "kid") if c in summary.columns]] if not summary.empty else []
+    plots = plotters.start(summary, plotted, codec_order, smallest_sides(frame))  # drawn while the tables are written
+
+    written = [folder / "results.parquet"]
     write_bytes_atomic(folder / "results.parquet", frame.to_parquet(index=False))
-    written.append(folder / "results.parquet")
     for name in ("summary.csv", "summary.md"):
         write_bytes_atomic(folder / name, bench["tables"][name])
         written.append(folder / name)
-
-    plotted = [*metrics, *[c for c in ("fid", "kid") if c in summary.columns]] if not summary.empty else []
-    sides = smallest_sides(frame)
-    for metric in plotted:
-        write_bytes_atomic(folder / f"rd_{metric}.png", rd_plot(summary, metric, codec_order, sides))
+    for metric, png in plots.finish().items():
+        write_bytes_atomic(folder / f"rd_{metric}.png", png)
         written.append(folder / f"rd_{metric}.png")
-
     write_bytes_atomic(folder / "bd_rate.csv", bench["tables"]["bd_rate.csv"])
     written.append(folder / "bd_rate.csv")
     return {**bench, "paths": written}

@@ -59,6 +59,15 @@ def _record_sources(
     write_json_atomic(path, manifest)
 
 
+PARALLEL_PLOTS = 4  # from this many metrics on, the RD plots are drawn beside the main process
+
+
+def plot_workers(workers: int, metrics: list[MetricInfo]) -> int:
+    """Processes that draw the RD plots beside the main one: the cores the encoding workers used, but the main
+    process's; none for a few plots (starting a worker would cost more than it saves)."""
+    return max(0, workers - 1) if len(metrics) >= PARALLEL_PLOTS else 0
+
+
 def compress(
     out: Path,
     sources: list[Source],
@@ -145,6 +154,7 @@ def compress(
         scorer=scorer,
         sources={s.name: s for s in sources},
         progress=progress,
+        plot_workers=plot_workers(workers, metrics),
     )
     publish(out, benchmark=bench, report_images=report_images)
     return report, bench
