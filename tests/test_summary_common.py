@@ -119,8 +119,7 @@ def test_a_mean_over_fewer_scored_images_than_reached_says_how_many(two_of_twelv
 
 
 def test_plots_drawn_by_worker_processes_are_the_ones_drawn_here(two_of_twelve):
-    """compress draws its RD plots in worker processes beside the main one: the same files as drawn in one process,
-    and the workers really drew some of them (the main process draws only what no worker has started)."""
+    """compress draws its RD plots in worker processes: the same files as drawn in one process."""
     from aigi_scd.bench.benchmark import derive_benchmark, smallest_sides, write_benchmark
     from aigi_scd.bench.plot_workers import PlotWorkers
 
@@ -128,12 +127,43 @@ def test_plots_drawn_by_worker_processes_are_the_ones_drawn_here(two_of_twelve):
     write_benchmark(two_of_twelve, plot_workers=0)
     alone = {m: (folder / f"rd_{m}.png").read_bytes() for m in METRICS}
     bench = derive_benchmark(two_of_twelve)
-    with PlotWorkers(1) as plotters:
-        plotters.pool.submit(int).result()  # the worker is up: it takes the first plot
+    with PlotWorkers(2) as plotters:
         jobs = plotters.start(bench["summary"], METRICS, None, smallest_sides(bench["results"]))
-        drawn = jobs.finish()
-    assert drawn == alone
-    assert any(f.done() and not f.cancelled() for f in jobs.futures.values())
-    written = write_benchmark(two_of_twelve, plot_workers=1)
+        assert jobs.finish() == alone
+    assert sorted(jobs.futures) == sorted(METRICS) and all(f.exception() is None for f in jobs.futures.values())
+    written = write_benchmark(two_of_twelve, plot_workers=2)
     assert {m: (folder / f"rd_{m}.png").read_bytes() for m in METRICS} == alone
     assert [p.name for p in written["paths"] if p.suffix == ".png"] == [f"rd_{m}.png" for m in METRICS]
+
+
+def test_plots_are_drawn_here_when_the_plot_workers_die(two_of_twelve):
+    """A plot worker killed (for memory, say) costs time, not the tables: the main process draws what it did not,
+    whether the worker died with a plot in hand or before the plots went out."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+    from concurrent.futures.process import BrokenProcessPool
+
+    from aigi_scd.bench.benchmark import derive_benchmark, smallest_sides
+    from aigi_scd.bench.plot_workers import PlotWorkers
+    from aigi_scd.bench.plots import rd_plot
+
+    bench = derive_benchmark(two_of_twelve)
+    summary, sides = bench["summary"], smallest_sides(bench["results"])
+    alone = {m: rd_plot(summary, m, None, sides) for m in METRICS}
+    with PlotWorkers(1) as plotters:  # killed with a plot in hand
+        jobs = plotters.start(summary, METRICS, None, sides)
+        deadline = time.monotonic() + 60
+        while not jobs.futures[METRICS[0]].running():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+        assert jobs.finish() == alone
+        with pytest.raises(BrokenProcessPool):
+            jobs.futures[METRICS[0]].result()
+    with PlotWorkers(1) as plotters:  # dead before the plots go out
+        with pytest.raises(BrokenProcessPool):
+            plotters.pool.submit(os._exit, 1).result()
+        assert plotters.start(summary, METRICS, None, sides).finish() == alone

@@ -59,13 +59,13 @@ def _record_sources(
     write_json_atomic(path, manifest)
 
 
-PARALLEL_PLOTS = 4  # from this many metrics on, the RD plots are drawn beside the main process
+PARALLEL_PLOTS = 4  # from this many metrics on, worker processes draw the RD plots
 
 
 def plot_workers(workers: int, metrics: list[MetricInfo]) -> int:
-    """Processes that draw the RD plots beside the main one: the cores the encoding workers used, but the main
-    process's; none for a few plots (starting a worker would cost more than it saves)."""
-    return max(0, workers - 1) if len(metrics) >= PARALLEL_PLOTS else 0
+    """Processes that draw the RD plots: as many as encoded; none for a few plots or a single core (the main process
+    draws them: starting workers would cost more than they save)."""
+    return workers if workers > 1 and len(metrics) >= PARALLEL_PLOTS else 0
 
 
 def compress(
