@@ -19,14 +19,15 @@ from aigi_scd.bench.metrics import MIN_SIDE, metric_info, metric_label
 from aigi_scd.bench.results import ALL_AIGI, KIND_LABEL, MIN_CI_IMAGES, metric_columns
 from aigi_scd.bench.tables import codec_label, codec_order_of
 
-# Under every figure (whose width is fixed), broken where matplotlib's wrap=True breaks it at that width: wrapping
-# measures the text again and again, a third of a plot's time.
 PLOT_NOTE = (
     "Left: each codec's mean over the images it reached at the target; a hollow point means it reached only "
-    "some of them, so its mean is over those alone. Right: means over the images\nevery codec reached at that "
+    "some of them, so its mean is over those alone. Right: means over the images every codec reached at that "
     "target. "
     f"Bars: 95% CI, from at least {MIN_CI_IMAGES} images, within the metric's range."
 )
+# Under every figure (whose width is fixed), broken where matplotlib's wrap=True breaks it at that width: wrapping
+# measures the text again and again, a third of a plot's time.
+FIGURE_NOTE = PLOT_NOTE.replace(" over the images every codec", " over the images\nevery codec", 1)
 
 
 def value_range(metric: str) -> tuple[float | None, float | None]:
@@ -184,6 +185,6 @@ def rd_figure(
                 _clamp(ax, bounds)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8)
-    fig.text(0.5, 0.005, PLOT_NOTE, ha="center", va="bottom", fontsize=7, color="#444")
+    fig.text(0.5, 0.005, FIGURE_NOTE, ha="center", va="bottom", fontsize=7, color="#444")
     fig.tight_layout(rect=(0, 0.5 / (3.6 * len(panels) + 0.5), 1, 1))
     return fig
