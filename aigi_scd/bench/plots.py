@@ -19,15 +19,16 @@ from aigi_scd.bench.metrics import MIN_SIDE, metric_info, metric_label
 from aigi_scd.bench.results import ALL_AIGI, KIND_LABEL, MIN_CI_IMAGES, metric_columns
 from aigi_scd.bench.tables import codec_label, codec_order_of
 
-PLOT_NOTE = (
+# The note under every figure, in the two lines matplotlib's wrap=True broke it into at the figure's (fixed) width:
+# wrapping measured the text again and again, a third of a plot's time. The report prints it as one line.
+NOTE_LINES = (
     "Left: each codec's mean over the images it reached at the target; a hollow point means it reached only "
-    "some of them, so its mean is over those alone. Right: means over the images every codec reached at that "
-    "target. "
-    f"Bars: 95% CI, from at least {MIN_CI_IMAGES} images, within the metric's range."
+    "some of them, so its mean is over those alone. Right: means over the images",
+    "every codec reached at that target. "
+    f"Bars: 95% CI, from at least {MIN_CI_IMAGES} images, within the metric's range.",
 )
-# Under every figure (whose width is fixed), broken where matplotlib's wrap=True breaks it at that width: wrapping
-# measures the text again and again, a third of a plot's time.
-FIGURE_NOTE = PLOT_NOTE.replace(" over the images every codec", " over the images\nevery codec", 1)
+PLOT_NOTE = " ".join(NOTE_LINES)
+FIGURE_NOTE = "\n".join(NOTE_LINES)
 
 
 def value_range(metric: str) -> tuple[float | None, float | None]:
