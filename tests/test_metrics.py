@@ -146,6 +146,39 @@ def test_many_reconstructions_of_one_original_score_as_pyiqa_scores_each(kodak_p
     assert together[0] == together[-1]
 
 
+def test_fsims_phase_congruency_is_pyiqas_exactly_with_its_filter_terms_once_per_size():
+    """bench/fast_metrics.py re-states pyiqa's phase congruency to compute its filters' terms once per image size:
+    the same numbers, bit for bit, for every size and batch, the remembered terms never served to another size."""
+    from pyiqa.archs import fsim_arch
+
+    from aigi_scd.bench.fast_metrics import phase_congruency
+
+    generator = torch.Generator().manual_seed(3)
+    for shape in ((1, 1, 96, 128), (2, 1, 40, 56), (1, 1, 33, 47), (1, 1, 96, 128)):
+        for _ in range(2):  # the second image of a size: its filter terms remembered
+            x = torch.rand(shape, generator=generator) * 255
+            assert torch.equal(phase_congruency(x), fsim_arch._phase_congruency(x)), shape
+
+
+def test_vsi_is_piqs_exactly_with_the_originals_side_once(kodak_pairs):
+    """bench/fast_metrics.py re-states piq's VSI to compute the original's saliency, colour planes and gradient once
+    per original: piq's numbers, bit for bit, for each reconstruction in turn and for a batch of other sizes."""
+    import sys
+
+    import piq  # noqa: F401  (imports piq.vsi)
+
+    from aigi_scd.bench.fast_metrics import vsi
+
+    recs, refs = kodak_pairs
+    y = torch.from_numpy(np.asarray(refs[0], dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    for rec in [*recs[:2], recs[2].resize(refs[0].size), recs[0]]:
+        x = torch.from_numpy(np.asarray(rec, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+        assert torch.equal(vsi(x, y), sys.modules["piq.vsi"].vsi(x, y, data_range=1.0, reduction="none"))
+    generator = torch.Generator().manual_seed(5)
+    x, y = (torch.rand(2, 3, 40, 52, generator=generator) for _ in range(2))
+    assert torch.equal(vsi(x, y), sys.modules["piq.vsi"].vsi(x, y, data_range=1.0, reduction="none"))
+
+
 def test_remembered_results_are_never_served_for_other_pixels():
     """A remembered result comes back only for the same pixels: not for another tensor of the same shape, not for
     the same tensor once it has been changed in place (identity), and for an equal copy only where content counts."""

@@ -32,6 +32,7 @@ from aigi_scd.bench.options import CodecChoice, check_codec, check_output, needs
 from aigi_scd.bench.report import DEFAULT_REPORT_IMAGES
 from aigi_scd.bench.sources import Source
 from aigi_scd.bench.units import plan_units
+from aigi_scd.bench.work_groups import work_groups
 from aigi_scd.dataset.files import ensure_dir, read_json_or_explain, write_json_atomic
 from aigi_scd.errors import ConfigError
 from aigi_scd.iqa import MetricInfo
@@ -107,8 +108,9 @@ def compress(
     codecs = with_their_sets(codecs, sources)  # results made elsewhere: checked, and run on the sets they name
     in_process = set()
     environments = {}
+    built = {}
     for choice in codecs:
-        codec = check_codec(choice)
+        codec = built[choice.spec] = check_codec(choice)
         environments[choice.name] = unit_environment(choice.preset, codec, device)
         if needs_models(choice.preset):
             in_process.add(choice.spec)
@@ -137,6 +139,7 @@ def compress(
         in_process=in_process,
         ranks=ranks,
         score_in_workers=score_in_workers,
+        work_groups=work_groups(built),
     )
     report = compressor.run(units)
     oracles = [c.name for c in codecs if c.preset.oracle]

@@ -29,6 +29,7 @@ from aigi_scd.bench.units import (
     unit_journal,
     unit_state,
 )
+from aigi_scd.bench.work_groups import GroupTimes
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.weights.ranks import Ranks, wait_until
@@ -102,6 +103,7 @@ class Compressor:
         in_process: set[str] | None = None,
         ranks: Ranks | None = None,
         score_in_workers: bool = False,
+        work_groups: dict[str, str] | None = None,
     ):
         self.out = Path(out)
         self.scorer = scorer
@@ -122,6 +124,8 @@ class Compressor:
         self.to_score: list[tuple[OpenUnit, int, dict, dict, Item]] = []  # ok results waiting for a batch here
         self.to_score_pixels = 0
         self.images = None  # the progress bar of finished images (one per image, codec and target)
+        self.groups = GroupTimes(work_groups)  # which codecs share an image's work, and what each group takes
+        self.help_start = False  # the pool was started by this run: the main process encodes once while it starts
 
     def _bar(self, **kwargs):
         from tqdm.auto import tqdm
@@ -177,6 +181,7 @@ class Compressor:
         if needs_pool and mine:
             preload = WORKER_PRELOAD + (SCORING_PRELOAD if self.score_spec else ())
             self.pool = process_pool(self.workers, encode_worker.start_worker, preload=preload)
+            self.help_start = True
         try:
             for opened in mine_rescore:
                 self._rescore(opened)
@@ -247,6 +252,7 @@ class Compressor:
             info = json.loads(stored["json"])["info"]
             self._keep(opened, task.index, row, (stored["bitstream"], stored["png"], info))
             return
+        self.groups.note([o.unit.codec.spec for o in task.opens], result)
         for opened, one in zip(task.opens, result, strict=True):
             row = result_row(opened.unit, task.item, one)
             if row["status"] != "ok":
@@ -296,20 +302,45 @@ class Compressor:
             opened.unit.tar.unlink(missing_ok=True)  # and its old files leave the dataset until the new ones are in
         if all(o.journal.complete for o in opens):
             return
+        count = len(opens[0].unit.shard.keys)
+        last: list[tuple[int, Item, list[OpenUnit]]] = []  # the shard's last images, one task per work group
         for index, item in enumerate(opens[0].unit.shard.iter_items()):
             owed = [o for o in opens if index not in o.journal.done]
             pooled = [o for o in owed if self.pool is not None and o.unit.codec.spec not in self.in_process]
             here = [o for o in owed if o not in pooled]
-            if pooled:  # one task per image for every pooled codec and target: they share the image's work
-                jobs = [(o.unit.codec.spec, o.unit.target) for o in pooled]
-                args = (jobs, item.key, item.data, item.prompt, self.score_spec)
-                self._submit(Task(pooled, index, item, self.pool.submit(encode_worker.encode_image, *args)))
+            if pooled and self.workers > 1 and index >= count - self.workers:
+                last += [(index, item, group) for group in self.groups.split(pooled, lambda o: o.unit.codec.spec)]
+            elif pooled:  # one task per image for every pooled codec and target: they share the image's work
+                self._submit(self._pooled_task(pooled, index, item))
             if here:
                 jobs = [(o.unit.codec.spec, o.unit.target) for o in here]
                 self._submit(
                     Task(here, index, item, encode_worker.encode_image(jobs, item.key, item.data, item.prompt))
                 )
+        # As many images as workers are left: split by work group and longest first, the workers end together
+        # instead of one finishing a whole image while the others wait.
+        for index, item, group in sorted(last, key=lambda t: -self.groups.expected(t[2][0].unit.codec.spec)):
+            self._submit(self._pooled_task(group, index, item))
         self._drain()
+
+    def _pooled_task(self, opens: list[OpenUnit], index: int, item: Item) -> Task:
+        """A task for the pool: the image through every codec and target of `opens`. While this run's pool is still
+        starting (its fork server importing what the workers need, several seconds at one core), the one image that
+        would wait longest is encoded here instead and only scored by a worker: the idle core works meanwhile."""
+        jobs = [(o.unit.codec.spec, o.unit.target) for o in opens]
+        if self.help_start and any(future.done() for future in self.inflight):
+            self.help_start = False  # the workers are up
+        if not self.help_start or len(self.inflight) < self.limit - 1:  # the pool still has room: it takes this one
+            args = (jobs, item.key, item.data, item.prompt, self.score_spec)
+            return Task(opens, index, item, self.pool.submit(encode_worker.encode_image, *args))
+        self.help_start = False  # once
+        results = encode_worker.encode_image(jobs, item.key, item.data, item.prompt)
+        work = (
+            results
+            if self.score_spec is None
+            else self.pool.submit(encode_worker.score_results, self.score_spec, item.data, results)
+        )
+        return Task(opens, index, item, work)
 
     def _rescore(self, opened: OpenUnit) -> None:
         """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files (no

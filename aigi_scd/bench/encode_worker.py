@@ -66,6 +66,16 @@ def score_one(score: ScoreSpec, reconstruction: bytes | Image.Image, data: bytes
     return scorer_for(score).score([rec], [load_rgb(data)], only=only)[0]
 
 
+def score_results(score: ScoreSpec, data: bytes, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`encode_image`'s results made by another process (compress's main process, while the workers start),
+    each reconstruction scored here against the original's file bytes, as its encode would have scored it."""
+    image = load_rgb(data)
+    for result in results:
+        if result["status"] == "ok":
+            result["scores"] = scorer_for(score).score([load_rgb(result["png"])], [image])[0]
+    return results
+
+
 def encode_one(
     spec: str, target: float, key: str, data: bytes, prompt: dict | None, score: ScoreSpec | None = None
 ) -> dict[str, Any]:

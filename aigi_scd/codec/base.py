@@ -66,6 +66,12 @@ class CodecBase:
 
     name: str
 
+    @property
+    def shared_work(self) -> tuple[str, ...]:
+        """The :func:`image_work` entries this codec shares with other codecs on the same image (besides its own,
+        under its name): compress keeps codecs that share one in the same task, so the work is done once."""
+        return ()
+
     def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
         raise NotImplementedError
 

@@ -51,6 +51,10 @@ class ThumbAvifCodec(CodecBase):
     quality: int = 50  # with no target: this quality at the first scale
     default_scale: float = 4.0
 
+    @property
+    def shared_work(self) -> tuple[str, ...]:
+        return (THUMBNAIL_ENCODES,)  # the AV1 thumbnails, with MISC's pixel layer
+
     def encode_report(self, image: Any, target_bpp: float | None = None, **side: Any) -> Encoded:
         image = to_rgb8(image)
         width, height = image.size  # to_rgb8 refuses sides above MAX_SIDE (65535), so the size box holds them

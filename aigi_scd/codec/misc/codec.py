@@ -84,6 +84,10 @@ class MiscCodec(CodecBase):
     def _size(self, width: int, height: int, sections: dict[str, bytes]) -> int:
         return len(MiscFile(self.codec_id, width, height, sections).to_bytes())
 
+    @property
+    def shared_work(self) -> tuple[str, ...]:
+        return (THUMBNAIL_ENCODES,) if self.pixel.backend == "av1" else ()  # the AV1 thumbnails, with thumb-avif
+
     def pixel_search(self, image: Image.Image, encodes=None):
         """The pixel layer's search for this image (cached across the shortening steps of one encode; `encodes`: the
         image's thumbnail encodes, shared with other searches on it)."""
