@@ -7,12 +7,25 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from aigi_scd.codec import BitstreamError, decode_file, get_codec
 from aigi_scd.codec.misc.bitstream import checksum, is_misc_file
+
+
+@pytest.fixture(scope="module", autouse=True)
+def presets_read_once():
+    """Each codec preset file (codec/*.yaml) parsed once for the module's thousands of decodes instead of once per
+    decode: the files do not change, and parsing them is most of a decode's time here. Every decode still builds
+    its codec from the preset (get_codec, or the registry's listing when sniffing) and decodes the bytes."""
+    from aigi_scd.codec import presets
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(presets, "load_codec_preset_file", functools.cache(presets.load_codec_preset_file))
+        yield
 
 
 @functools.cache
