@@ -160,6 +160,19 @@ def test_fsims_phase_congruency_is_pyiqas_exactly_with_its_filter_terms_once_per
             assert torch.equal(phase_congruency(x), fsim_arch._phase_congruency(x)), shape
 
 
+def test_the_median_phase_congruency_takes_is_torchs_lower_median_nan_and_all():
+    from aigi_scd.bench.fast_metrics import _lower_median
+
+    generator = torch.Generator().manual_seed(5)
+    for length in (1, 2, 7, 10, 4096):  # odd and even counts: torch takes the lower of the two middle values
+        values = torch.rand(2, 3, 1, 1, length, generator=generator).round(decimals=2)  # ties too
+        assert torch.equal(_lower_median(values), torch.median(values, dim=-1, keepdim=True).values), length
+    values[0, 1, 0, 0, 5] = float("nan")  # torch's median is NaN for that row; NumPy's partition would not be
+    expected = torch.median(values, dim=-1, keepdim=True).values
+    torch.testing.assert_close(_lower_median(values), expected, rtol=0, atol=0, equal_nan=True)
+    assert torch.isnan(_lower_median(values)[0, 1]).all()
+
+
 def test_vsi_is_piqs_exactly_with_the_originals_side_once(kodak_pairs):
     """bench/fast_metrics.py re-states piq's VSI to compute the original's saliency, colour planes and gradient once
     per original: piq's numbers, bit for bit, for each reconstruction in turn and for a batch of other sizes."""

@@ -208,6 +208,20 @@ def _filter_terms(x, scales: int, orientations: int, min_length: int, mult: int,
 FILTER_TERMS = RecentResults(_filter_terms, size=1, by="shape")
 
 
+def _lower_median(values):
+    """``torch.median(values, dim=-1, keepdim=True).values`` (the lower of the two middle elements), by NumPy's
+    partition where the values are finite and on the CPU (torch's median propagates a NaN, partition does not)."""
+    import numpy as np
+    import torch
+
+    if values.device.type != "cpu" or not bool(torch.isfinite(values).all()):
+        return torch.median(values, dim=-1, keepdim=True).values
+    middle = (values.shape[-1] - 1) // 2
+    rows = values.detach().reshape(-1, values.shape[-1]).numpy()
+    picked = np.partition(rows, middle, axis=-1)[:, middle]
+    return torch.from_numpy(np.ascontiguousarray(picked)).reshape(*values.shape[:-1], 1)
+
+
 def phase_congruency(
     x,
     scales: int = 4,
@@ -220,7 +234,11 @@ def phase_congruency(
 ):
     """pyiqa's ``fsim_arch._phase_congruency`` step for step (the same numbers: tests/test_metrics.py asserts
     equality), its filter terms (:func:`_filter_terms`) computed once per image size instead of for every image:
-    a quarter of FSIM's time at 768×512 was the filters' inverse FFTs and sums."""
+    a quarter of FSIM's time at 768×512 was the filters' inverse FFTs and sums. Three steps are written so that they
+    cost less and give the same floats: each amplitude as ``sqrt(even * even + odd * odd)`` (pyiqa sums the squares
+    over a last axis of two, one addition either way, but its reduction costs three times more), the smallest
+    scale's amplitudes taken from those instead of computed again, and the median of their squares (an element of
+    the array, whichever algorithm selects it) by NumPy's partition on the CPU, ten times faster than torch's."""
     import math
 
     import torch
@@ -230,18 +248,17 @@ def phase_congruency(
     filters, em_n, sum_an2, sum_ai_aj = FILTER_TERMS(x, scales, orientations, min_length, mult, sigma_f, delta_theta, k)
     imagefft = torch.fft.fft2(x)
     even_odd = torch.view_as_real(torch.fft.ifft2(imagefft * filters)).view(n, orientations, scales, h, w, 2)
-    an = torch.sqrt(torch.sum(even_odd**2, dim=-1))  # amplitude of each filter's response
-    sum_e = even_odd[..., 0].sum(dim=2, keepdims=True)
-    sum_o = even_odd[..., 1].sum(dim=2, keepdims=True)
+    even = even_odd[..., 0]
+    odd = even_odd[..., 1]
+    an = torch.sqrt(even * even + odd * odd)  # amplitude of each filter's response
+    sum_e = even.sum(dim=2, keepdims=True)
+    sum_o = odd.sum(dim=2, keepdims=True)
     x_energy = torch.sqrt(sum_e**2 + sum_o**2) + eps_x
     mean_e = sum_e / x_energy
     mean_o = sum_o / x_energy
-    even = even_odd[..., 0]
-    odd = even_odd[..., 1]
     energy = (even * mean_e + odd * mean_o - torch.abs(even * mean_o - odd * mean_e)).sum(dim=2, keepdim=True)
     # the noise: from the median squared response at the smallest scale, over the mean squared filter there
-    abs_eo = torch.sqrt(torch.sum(even_odd[:, :, :1, ...] ** 2, dim=-1)).reshape(n, orientations, 1, 1, h * w)
-    median_e2n = torch.median(abs_eo**2, dim=-1, keepdim=True).values
+    median_e2n = _lower_median(an[:, :, :1].reshape(n, orientations, 1, 1, h * w) ** 2)
     mean_e2n = -median_e2n / math.log(0.5)
     noise_power = mean_e2n / em_n
     noise_energy2 = 2 * noise_power * sum_an2 + 4 * noise_power * sum_ai_aj
