@@ -1,16 +1,11 @@
 """How compress shares an image's work out over its processes (bench/compressor.py): one task per image for every
-codec and target, the main process encoding while the pool it started is still starting (weights/workers.py:
-start_in_background), and the last images split by work group (codecs that share work stay together), heaviest
-first. However the work is shared out, the rows must be those of the same run made in one process."""
+codec and target, the main process encoding one image beside the first ones of the pool it started, and the last
+images split by work group (codecs that share work stay together), heaviest first. However the work is shared
+out, the rows must be those of the same run made in one process."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
-import threading
 
 import pytest
 from conftest import kodak_dir, run_cli
@@ -56,14 +51,6 @@ def test_the_start_encoded_here_and_the_last_images_split_by_group_give_the_rows
 
     submitted = []  # (function, image key, its jobs or, for scoring, the results it was given)
     real_pool = compressor.process_pool
-    # The pool "starts" until the main process has sent its first image to be scored: whether this test's fork
-    # server is already up (an earlier test in this process started it) does not decide what is encoded where.
-    first_scoring = threading.Event()
-
-    def starting(pool):
-        thread = threading.Thread(target=first_scoring.wait, args=(60,), daemon=True)
-        thread.start()
-        return thread
 
     def recording_pool(*a, **k):
         pool = real_pool(*a, **k)
@@ -73,7 +60,6 @@ def test_the_start_encoded_here_and_the_last_images_split_by_group_give_the_rows
             if fn is encode_worker.score_results:
                 results = [(r["status"], "scores" in r) for r in fn_args[2]]
                 submitted.append((fn.__name__, fn_args[2][0]["key"], results))
-                first_scoring.set()
             else:
                 submitted.append((fn.__name__, fn_args[1], fn_args[0]))
             return real_submit(fn, *fn_args)
@@ -82,19 +68,17 @@ def test_the_start_encoded_here_and_the_last_images_split_by_group_give_the_rows
         return pool
 
     monkeypatch.setattr(compressor, "process_pool", recording_pool)
-    monkeypatch.setattr(compressor, "start_in_background", starting)
     run_cli(*args, "--workers", "2", "--out", tmp_path / "pool")
 
     here, pool = _rows(tmp_path / "here"), _rows(tmp_path / "pool")
     keys = sorted({key for _, key in here})
     assert len(keys) == 6
     every_job = len(CODECS.split(",")) * 2
-    # the first image is encoded here while the pool starts, unscored (a worker scores it); images 1-3 go to the
-    # pool whole
-    scored = [(key, results) for name, key, results in submitted if name == "score_results"]
-    assert [key for key, _ in scored] == [keys[0]], submitted
+    # images 0-2 go to the pool whole; the 4th would wait longest (no task done yet): encoded here, unscored
     whole = [key for name, key, jobs in submitted if name == "encode_image" and len(jobs) == every_job]
-    assert whole == keys[1:4], submitted
+    assert whole == keys[:3], submitted
+    scored = [(key, results) for name, key, results in submitted if name == "score_results"]
+    assert [key for key, _ in scored] == [keys[3]], submitted
     assert len(scored[0][1]) == every_job and not any(has_scores for _, has_scores in scored[0][1])
     # the last two images (one per worker): one task per work group, misc-offline with thumb-avif
     split = [jobs for name, _, jobs in submitted if name == "encode_image" and len(jobs) < every_job]
@@ -109,25 +93,3 @@ def test_the_start_encoded_here_and_the_last_images_split_by_group_give_the_rows
         for metric, value in (row.get("scores") or {}).items():
             assert other["scores"][metric] == pytest.approx(value, rel=1e-5, abs=1e-5), (key, metric)
     assert sum(r["status"] == "ok" for r in here.values()) >= 12
-
-
-def test_a_pool_starts_in_the_background_while_its_fork_server_imports(tmp_path):
-    """The thread start_in_background returns is alive while the fork server imports the pool's preload (here a
-    module that takes 1.5 s), and ends once the first worker runs; the caller was not held up meanwhile."""
-    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(1.5)\n")
-    script = textwrap.dedent("""
-        import time
-        from aigi_scd.weights.workers import process_pool, start_in_background
-        pool = process_pool(2, preload=("slow_module",))
-        began = time.perf_counter()
-        thread = start_in_background(pool)
-        returned, alive = time.perf_counter() - began, thread.is_alive()
-        thread.join(60)
-        waited = time.perf_counter() - began
-        print(returned < 0.5, alive, thread.is_alive(), waited >= 1.5, pool.submit(abs, -3).result())
-        pool.shutdown()
-    """)  # a fresh process: its fork server is started by this pool (a fork server once up serves every pool)
-    # on PYTHONPATH, which the fork server inherits (it does not take the caller's sys.path before Python 3.12)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
-    assert result.stdout.split() == ["True", "True", "False", "True", "3"], result.stdout + result.stderr

@@ -10,7 +10,6 @@ kill loses only the images in flight (``bench/journal.py``), and a rerun says ho
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from aigi_scd.bench.work_groups import GroupTimes
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.weights.ranks import Ranks, wait_until
-from aigi_scd.weights.workers import process_pool, start_in_background
+from aigi_scd.weights.workers import process_pool
 
 WORKER_PRELOAD = ("aigi_scd.bench.encode_worker",)  # what the fork server imports once for every worker
 SCORING_PRELOAD = ("pyiqa", "pytorch_msssim", "piq")  # and, when the workers score, the metrics' libraries
@@ -126,7 +125,7 @@ class Compressor:
         self.to_score_pixels = 0
         self.images = None  # the progress bar of finished images (one per image, codec and target)
         self.groups = GroupTimes(work_groups)  # which codecs share an image's work, and what each group takes
-        self.pool_start: threading.Thread | None = None  # starts this run's pool: while alive, the main process encodes
+        self.help_start = False  # the pool was started by this run: the main process encodes one image beside it
 
     def _bar(self, **kwargs):
         from tqdm.auto import tqdm
@@ -182,7 +181,7 @@ class Compressor:
         if needs_pool and mine:
             preload = WORKER_PRELOAD + (SCORING_PRELOAD if self.score_spec else ())
             self.pool = process_pool(self.workers, encode_worker.start_worker, preload=preload)
-            self.pool_start = start_in_background(self.pool)
+            self.help_start = True
         try:
             for opened in mine_rescore:
                 self._rescore(opened)
@@ -325,14 +324,18 @@ class Compressor:
         self._drain()
 
     def _pooled_task(self, opens: list[OpenUnit], index: int, item: Item) -> Task:
-        """A task for the pool: the image through every codec and target of `opens`. While this run's pool is still
-        starting (its fork server importing what the workers need, several seconds at one core), the image is
-        encoded here instead, and only scored by a worker: the idle core works meanwhile. (Its scoring waits for the
-        pool, so that is one image when the workers score.)"""
+        """A task for the pool: the image through every codec and target of `opens`. While no task of the pool this
+        run started has finished yet, the one image that would wait longest (the pool's queue full to one below
+        its limit) is encoded here instead and only scored by a worker, beside the workers' first images. (The
+        first ``submit`` itself waits while the fork server imports what the workers need: starting the pool from
+        a thread so that this process encodes during those imports measured no faster, see docs/architecture.md.)"""
         jobs = [(o.unit.codec.spec, o.unit.target) for o in opens]
-        if self.pool_start is None or not self.pool_start.is_alive():  # the pool is up: it takes the image
+        if self.help_start and any(future.done() for future in self.inflight):
+            self.help_start = False  # the workers are up
+        if not self.help_start or len(self.inflight) < self.limit - 1:  # the pool still has room: it takes this one
             args = (jobs, item.key, item.data, item.prompt, self.score_spec)
             return Task(opens, index, item, self.pool.submit(encode_worker.encode_image, *args))
+        self.help_start = False  # once
         results = encode_worker.encode_image(jobs, item.key, item.data, item.prompt)
         work = (
             results

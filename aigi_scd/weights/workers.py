@@ -12,7 +12,6 @@ keeps what is finished and says how to resume), so workers print no traceback.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -75,18 +74,3 @@ def process_pool(
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))
-
-
-def start_in_background(pool: ProcessPoolExecutor) -> threading.Thread:
-    """Start the pool's first worker from a thread, and return the thread: it is alive while the fork server imports
-    what the pool preloads (seconds at one core) and forks that worker, so the caller can work meanwhile instead of
-    waiting in its first ``submit``. The other workers fork from the ready server when tasks ask for them. A pool that
-    cannot start fails the caller's next ``submit`` as it would have failed here."""
-
-    def start() -> None:
-        with contextlib.suppress(Exception):  # BrokenProcessPool, OSError: the caller's next submit says it
-            pool.submit(int)
-
-    thread = threading.Thread(target=start, name="aigi-scd pool start", daemon=True)
-    thread.start()
-    return thread
