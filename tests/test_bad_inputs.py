@@ -9,6 +9,7 @@ Long because it is a catalogue: one short case per bad input, grouped by command
 from __future__ import annotations
 
 import shutil
+import signal
 import struct
 import zlib
 from pathlib import Path
@@ -605,6 +606,37 @@ def test_a_bug_is_one_line_that_says_so_and_verbose_raises_it(tmp_path, monkeypa
     assert "unexpected KeyError: 'no such kind' (a bug in aigi-scd, not in your input; rerun with" in result.output
     with pytest.raises(KeyError):
         run_cli("-v", "decode", path, "-o", tmp_path / "x.png", check=False)
+
+
+@pytest.mark.parametrize("how", ["chained", "after"])
+def test_a_ctrl_c_that_surfaces_as_another_error_ends_as_the_interrupt_not_as_a_bug(how, tmp_path, monkeypatch):
+    """A library that turns Ctrl-C into its own error (raised from it, or after it, with no link to it), or a
+    cleanup that fails on what the interrupt left: the command stopped because of the Ctrl-C, so it ends as an
+    interrupt (130, the command that resumes), never as "unexpected ... a bug"."""
+    from aigi_scd.codec import registry
+
+    def sniff(data):
+        cancelled = False
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt as exc:
+            if how == "chained":
+                raise RuntimeError("the call was cancelled") from exc
+            cancelled = True
+        if cancelled:
+            raise RuntimeError("the call was cancelled")
+
+    monkeypatch.setattr(registry, "sniff", sniff)
+    path = tmp_path / "x.misc"
+    path.write_bytes(b"data")
+    result = run_cli("decode", path, "-o", tmp_path / "x.png", check=False)
+    assert result.exit_code == 130, result.output
+    assert "Interrupted. Work finished so far is kept" in result.output and "unexpected" not in result.output
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own again after the command
+
+    monkeypatch.setattr(registry, "sniff", lambda data: {}["no such kind"])  # the next command's bug is a bug again
+    result = run_cli("decode", path, "-o", tmp_path / "x.png", check=False)
+    assert result.exit_code == 1 and "unexpected KeyError" in result.output
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "I;16", "CMYK", "1", "F"])

@@ -192,7 +192,7 @@ def test_ctrl_c_stops_cleanly_with_the_command_that_resumes(command, reference, 
     running = start(argv, tmp_path / "interrupted.log")
     wait_for(first, running)
     running.kill(signal.SIGINT)
-    assert running.wait() == 130
+    assert running.wait() == 130, running.output()
     output = running.output()
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
     assert "Interrupted. Work finished so far is kept and nothing half-written remains" in output

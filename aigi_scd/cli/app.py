@@ -4,14 +4,17 @@ so it cannot drift from the options).
 
 Exit codes: 0 done; 1 the command stopped on a problem its one line names (bad input, unwritable output,
 damaged data; ``verify``: problems found); 2 the command line itself is wrong (unknown option, value out of
-range: click's usage error); 130 interrupted (Ctrl-C), with the command that resumes.
+range: click's usage error); 130 interrupted (Ctrl-C), with the command that resumes (also when the Ctrl-C
+surfaced as another error: a library's own, or a cleanup's that failed after it).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +26,47 @@ from aigi_scd.errors import AigiScdError
 
 EXIT_INTERRUPTED = 130
 ARGV = "aigi_scd.argv"
+
+
+class _CtrlC:
+    """Notes that a Ctrl-C arrived, then raises KeyboardInterrupt as Python's own handler does. A Ctrl-C can surface
+    as another error: a library that catches it and raises its own, or a cleanup that fails on what the interrupt
+    left half-done (and so replaces it). The command still stopped because of the Ctrl-C, so it is reported as one:
+    exit 130 with the command that resumes, not as a bug."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def watch(self) -> None:
+        """Note Ctrl-C from now on, where Python's own handler is in place (not where SIGINT is ignored, as in a
+        background job, nor off the main thread)."""
+        self.seen = False
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self)
+
+    def unwatch(self) -> None:
+        if self._previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._previous)
+        self._previous = None
+
+    def behind(self, exc: BaseException) -> bool:
+        """Whether `exc` came of a Ctrl-C: one arrived during the command, or it is in the exception's chain."""
+        seen, chained = set(), exc
+        while chained is not None and id(chained) not in seen:
+            if isinstance(chained, KeyboardInterrupt):
+                return True
+            seen.add(id(chained))
+            chained = chained.__cause__ or chained.__context__
+        return self.seen
+
+
+_ctrl_c = _CtrlC()
 
 
 def _write_failure(exc: BaseException) -> AigiScdError | None:
@@ -52,19 +96,18 @@ class _Group(click.Group):
             from aigi_scd.weights.quiet_imports import install
 
             install(quiet=not verbose)  # what dependencies print when imported is not this command's output
+            _ctrl_c.watch()
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            again = shlex.join(["aigi-scd", *ctx.meta.get(ARGV, [])])
-            click.echo(
-                "\nInterrupted. Work finished so far is kept and nothing half-written remains; "
-                f"run the same command again to go on: {again}",
-                err=True,
-            )
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            self._interrupted(ctx)
         except Exception as exc:
+            if _ctrl_c.behind(exc):  # a Ctrl-C that surfaced as another error (see _CtrlC)
+                if verbose:
+                    traceback.print_exc()
+                self._interrupted(ctx)
             known = exc if isinstance(exc, AigiScdError) else _write_failure(exc)
             if verbose:
                 traceback.print_exc()
@@ -77,6 +120,19 @@ class _Group(click.Group):
                 f"unexpected {type(exc).__name__}: {text} (a bug in aigi-scd, not in your input; rerun with "
                 "`aigi-scd -v ...` for the traceback and report it)"
             ) from None
+        finally:
+            if ctx.parent is None:
+                _ctrl_c.unwatch()
+
+    @staticmethod
+    def _interrupted(ctx: click.Context):
+        again = shlex.join(["aigi-scd", *ctx.meta.get(ARGV, [])])
+        click.echo(
+            "\nInterrupted. Work finished so far is kept and nothing half-written remains; "
+            f"run the same command again to go on: {again}",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
