@@ -33,7 +33,7 @@ from aigi_scd.bench.work_groups import GroupTimes
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.weights.ranks import Ranks, wait_until
-from aigi_scd.weights.workers import process_pool
+from aigi_scd.weights.workers import let_go, process_pool
 
 WORKER_PRELOAD = ("aigi_scd.bench.encode_worker",)  # what the fork server imports once for every worker
 SCORING_PRELOAD = ("pyiqa", "pytorch_msssim", "piq")  # and, when the workers score, the metrics' libraries
@@ -192,6 +192,9 @@ class Compressor:
                 for opened in group:
                     self._finish(opened)
                     overall.update()
+        except BaseException:  # Ctrl-C or an error: the pool's futures are let go of before it shuts down
+            let_go(self.tasks)
+            raise
         finally:
             overall.close()
             self.images.close()

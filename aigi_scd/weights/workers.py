@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 
@@ -74,3 +74,21 @@ def process_pool(
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))
+
+
+def let_go(futures: Iterable[Future]) -> int:
+    """Release the locks of `futures` that this thread still holds after an interrupt; returns how many it released.
+
+    A Ctrl-C can land inside concurrent.futures' own lock handling: between ``wait``'s releasing of one future's
+    lock and the next's, or after ``with future._condition`` took a lock and before the ``with`` was set up to
+    release it (CPython issue 74174: a ``with`` is not atomic against signals before Python 3.15). The pool's
+    shutdown then waits forever for its manager thread, which needs that lock to cancel the future. Found by raising
+    KeyboardInterrupt at 395 points of a compress run (every 3.5% of its Python trace events after the first unit is
+    written): one of them hung there."""
+    released = 0
+    for future in futures:
+        condition = future._condition
+        while condition._is_owned():
+            condition.release()
+            released += 1
+    return released
