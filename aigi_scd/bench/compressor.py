@@ -192,13 +192,11 @@ class Compressor:
                 for opened in group:
                     self._finish(opened)
                     overall.update()
-        except BaseException:  # Ctrl-C or an error: the pool's futures are let go of before it shuts down
-            let_go(self.tasks)
-            raise
         finally:
             overall.close()
             self.images.close()
             if self.pool is not None:
+                let_go(self.tasks)  # the futures' locks a Ctrl-C left held here (no task is left after a full run)
                 self.pool.shutdown(wait=True, cancel_futures=True)
         if self.ranks.distributed:
             for unit in [*todo, *rescore]:  # every rank's units, before rank 0 writes the tables
