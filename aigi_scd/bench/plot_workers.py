@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pandas as pd
 
 from aigi_scd.bench.plots import rd_plot
-from aigi_scd.weights.workers import process_pool
+from aigi_scd.weights.workers import let_go, process_pool
 
 
 def warm() -> None:
@@ -34,11 +34,12 @@ class PlotWorkers:
 
     def __init__(self, workers: int):
         self.pool: ProcessPoolExecutor | None = None
+        self.sent: list[Future] = []  # every task given to the pool
         if workers > 0:
             try:
                 self.pool = process_pool(workers)  # a fork server started here preloads nothing: it starts at once
                 for _ in range(workers):  # each worker imports matplotlib now, while the tables are derived
-                    self.pool.submit(warm)
+                    self.sent.append(self.pool.submit(warm))
             except (OSError, BrokenProcessPool):  # no processes to be had: the main process draws every plot
                 self.close()
 
@@ -50,6 +51,7 @@ class PlotWorkers:
 
     def close(self) -> None:
         if self.pool is not None:
+            let_go(self.sent)  # the futures' locks a Ctrl-C in PlotJobs.finish left held here
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
@@ -68,6 +70,7 @@ class PlotWorkers:
             try:
                 for metric in metrics:
                     futures[metric] = self.pool.submit(rd_plot, summary, metric, codec_order, sides)
+                    self.sent.append(futures[metric])
             except BrokenProcessPool:  # a worker died: what it did not take is drawn here
                 pass
         return PlotJobs(list(metrics), args, futures)

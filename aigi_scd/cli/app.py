@@ -17,7 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -57,11 +57,11 @@ class _CtrlC:
 
     def behind(self, exc: BaseException) -> bool:
         """Whether `exc` came of a Ctrl-C: one arrived during the command, or it is in the exception's chain."""
-        seen, chained = set(), exc
-        while chained is not None and id(chained) not in seen:
+        visited, chained = set(), exc
+        while chained is not None and id(chained) not in visited:
             if isinstance(chained, KeyboardInterrupt):
                 return True
-            seen.add(id(chained))
+            visited.add(id(chained))
             chained = chained.__cause__ or chained.__context__
         return self.seen
 
@@ -104,13 +104,11 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             self._interrupted(ctx)
         except Exception as exc:
-            if _ctrl_c.behind(exc):  # a Ctrl-C that surfaced as another error (see _CtrlC)
-                if verbose:
-                    traceback.print_exc()
-                self._interrupted(ctx)
-            known = exc if isinstance(exc, AigiScdError) else _write_failure(exc)
             if verbose:
                 traceback.print_exc()
+            if _ctrl_c.behind(exc):  # a Ctrl-C that surfaced as another error (see _CtrlC)
+                self._interrupted(ctx)
+            known = exc if isinstance(exc, AigiScdError) else _write_failure(exc)
             if known is not None:
                 raise click.ClickException(" ".join(str(known).split())) from None
             if verbose:
@@ -125,7 +123,7 @@ class _Group(click.Group):
                 _ctrl_c.unwatch()
 
     @staticmethod
-    def _interrupted(ctx: click.Context):
+    def _interrupted(ctx: click.Context) -> NoReturn:
         again = shlex.join(["aigi-scd", *ctx.meta.get(ARGV, [])])
         click.echo(
             "\nInterrupted. Work finished so far is kept and nothing half-written remains; "
