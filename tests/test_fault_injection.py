@@ -218,12 +218,13 @@ def test_a_pool_shuts_down_after_a_ctrl_c_left_a_futures_lock_taken():
     """A Ctrl-C inside concurrent.futures' lock handling leaves a future's lock with the main thread; the pool's
     manager thread needs it to cancel that future, so shutdown(wait=True) would wait forever. let_go releases it."""
     import threading
+    import time
 
     from aigi_scd.weights.workers import let_go, process_pool
 
     pool = process_pool(1)
-    running = pool.submit(time_sleep, 0.5)
-    waiting = pool.submit(time_sleep, 0)
+    running = pool.submit(time.sleep, 0.5)
+    waiting = pool.submit(time.sleep, 0)
     waiting._condition.acquire()  # what an interrupted `wait` leaves behind
     waiting._condition.acquire()
     assert let_go([running, waiting]) == 2
@@ -232,9 +233,3 @@ def test_a_pool_shuts_down_after_a_ctrl_c_left_a_futures_lock_taken():
     stopper.join(60)
     assert not stopper.is_alive()
     assert running.done() and waiting.done()
-
-
-def time_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
