@@ -8,6 +8,7 @@ never sends a reconstruction back to be decoded again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -101,7 +102,18 @@ def encode_image(
     except ImageInputError as exc:  # an unreadable original: recorded with its reason, the rest of the unit goes on
         return [{"key": key, "status": "error", "error": str(exc), "min_bpp": None} for _ in jobs]
     cache: dict[str, Any] = {}
-    return [_encode(codec_for(spec), spec, image, target, key, prompt, score, cache) for spec, target in jobs]
+    try:
+        return [_encode(codec_for(spec), spec, image, target, key, prompt, score, cache) for spec, target in jobs]
+    finally:
+        del cache
+        _trim()
+
+
+def _trim() -> None:
+    import ctypes
+
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _encode(codec, spec, image, target, key, prompt, score, cache) -> dict[str, Any]:
