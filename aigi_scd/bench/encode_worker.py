@@ -64,16 +64,22 @@ def scorer_for(score: ScoreSpec):
 def score_one(score: ScoreSpec, reconstruction: bytes | Image.Image, data: bytes, only: list[str] | None = None):
     """Scores of one reconstruction (PNG bytes or an image) against its original's file bytes."""
     rec = reconstruction if isinstance(reconstruction, Image.Image) else load_rgb(reconstruction)
-    return scorer_for(score).score([rec], [load_rgb(data)], only=only)[0]
+    try:
+        return scorer_for(score).score([rec], [load_rgb(data)], only=only)[0]
+    finally:
+        _forget_originals(score)
 
 
 def score_results(score: ScoreSpec, data: bytes, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """:func:`encode_image`'s results made by another process (compress's main process, while the workers start),
     each reconstruction scored here against the original's file bytes, as its encode would have scored it."""
     image = load_rgb(data)
-    for result in results:
-        if result["status"] == "ok":
-            result["scores"] = scorer_for(score).score([load_rgb(result["png"])], [image])[0]
+    try:
+        for result in results:
+            if result["status"] == "ok":
+                result["scores"] = scorer_for(score).score([load_rgb(result["png"])], [image])[0]
+    finally:
+        _forget_originals(score)
     return results
 
 
@@ -106,12 +112,23 @@ def encode_image(
         return [_encode(codec_for(spec), spec, image, target, key, prompt, score, cache) for spec, target in jobs]
     finally:
         del cache
+        _forget_originals(score)
         _trim()
 
 
-def _trim() -> None:
-    import ctypes
+def _forget_originals(score: ScoreSpec | None) -> None:
+    """What the scorer remembers of this image's original is of no use to the next image: dropped."""
+    if score is not None and score in _SCORERS:
+        _SCORERS[score].forget_originals()
 
+
+def _trim() -> None:
+    """The image's garbage collected (an unreachable target's exception holds its frames, and their images, in a
+    cycle) and the heap it freed handed back to the system (glibc's ``malloc_trim``)."""
+    import ctypes
+    import gc
+
+    gc.collect()
     with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None).malloc_trim(0)
 

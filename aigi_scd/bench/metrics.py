@@ -226,6 +226,14 @@ class Scorer:
                 self._score_group(recs, refs, indices, size, metrics, out)
         return out
 
+    def forget_originals(self) -> None:
+        """Drop what this process's metrics remember of the originals scored so far (their tensor here, their sides
+        of each metric): a worker calls it when an image's work ends, so nothing of it is held into the next."""
+        from aigi_scd.bench.recent_results import forget_images
+
+        self._reference = None
+        forget_images()
+
     def _reference_tensor(self, images: list[Image.Image]):
         """The originals as a tensor: the same tensor as the last call's when they are the same image objects (a
         worker scores each reconstruction of an original against one image object), so what a metric remembers of

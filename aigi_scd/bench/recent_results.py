@@ -4,7 +4,11 @@ library's own code computes every number."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+
+# Every RecentResults made, so that what they hold of an image can be dropped when its work ends (forget_images).
+_ALL: weakref.WeakSet[RecentResults] = weakref.WeakSet()
 
 
 class RecentResults:
@@ -27,6 +31,7 @@ class RecentResults:
             raise ValueError(f"by must be content, identity or shape, not {by!r}")
         self.function, self.size, self.by = function, size, by
         self.results: list[tuple[tuple, object, int, object]] = []  # (key, input, its version, result), latest last
+        _ALL.add(self)
 
     def _same(self, held, version: int, x) -> bool:
         import torch
@@ -49,6 +54,15 @@ class RecentResults:
         self.results.append((key, held, 0 if held is None else x._version, result))
         del self.results[: -self.size]
         return result
+
+
+def forget_images() -> None:
+    """Drop every remembered result that depends on an image's pixels (those by size stay): called when a worker's
+    work on an original ends, so that what the metrics kept of it (about 130 MB at 1024²) is not held through the
+    next image's encodes."""
+    for recent in list(_ALL):
+        if recent.by != "shape":
+            recent.results.clear()
 
 
 def _patched(module, name: str, memo: dict[str, RecentResults], by: str = "content", size: int = 2):

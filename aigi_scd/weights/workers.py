@@ -67,10 +67,11 @@ def process_pool(
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes (fork server where the platform has one, which imports the modules named
     in `preload` once, when it starts: what every worker needs). What those imports print is dropped
-    (:mod:`aigi_scd.weights.quiet_start` comes first)."""
+    (:mod:`aigi_scd.weights.quiet_start` comes first), and what they made is frozen out of the garbage collector's
+    reach (:mod:`aigi_scd.weights.freeze_imports` comes last)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["aigi_scd.weights.quiet_start", *preload])
+        context.set_forkserver_preload(["aigi_scd.weights.quiet_start", *preload, "aigi_scd.weights.freeze_imports"])
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(initializer, *initargs))
