@@ -56,11 +56,10 @@ def test_an_image_s_work_leaves_neither_its_metrics_memory_nor_freed_heap_behind
     assert probe["left_to_give_back"] < 8 * MB, f"{probe['left_to_give_back'] / MB:.1f} MB freed but kept"
 
 
-
 def test_a_worker_s_collector_leaves_its_fork_server_s_imports_alone():
-    """What the fork server imported (the codecs, numpy, PIL: 28,000 objects; with torch, pyiqa,
-    pytorch-msssim and piq when workers score, 380,000) is frozen before it forks a worker, so a worker's collection (one per
-    image) neither walks those objects nor copies their pages."""
+    """What the fork server imported (the codecs, numpy, PIL: 28,000 objects; with torch, pyiqa, pytorch-msssim and
+    piq when workers score, 380,000) is frozen before it forks a worker, so a worker's collections neither walk
+    those objects nor copy their pages."""
     import gc
 
     from aigi_scd.weights.workers import process_pool

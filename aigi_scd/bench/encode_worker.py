@@ -123,12 +123,9 @@ def _forget_originals(score: ScoreSpec | None) -> None:
 
 
 def _trim() -> None:
-    """The image's garbage collected (an unreachable target's exception holds its frames, and their images, in a
-    cycle) and the heap it freed handed back to the system (glibc's ``malloc_trim``)."""
+    """The heap the image's work freed handed back to the system (glibc's ``malloc_trim``)."""
     import ctypes
-    import gc
 
-    gc.collect()
     with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None).malloc_trim(0)
 
