@@ -56,15 +56,22 @@ def test_an_image_s_work_leaves_neither_its_metrics_memory_nor_freed_heap_behind
     assert probe["left_to_give_back"] < 8 * MB, f"{probe['left_to_give_back'] / MB:.1f} MB freed but kept"
 
 
+# In a fresh interpreter, as a command starts its pool: a process has one fork server, started by the first pool
+# (here, a test's own, such as tests/forked_cli.py's, would otherwise be the one a pool reused).
+FROZEN_PROBE = """
+import gc
+from aigi_scd.weights.workers import process_pool
+
+with process_pool(1, preload=("aigi_scd.bench.encode_worker",)) as pool:
+    print(pool.submit(gc.get_freeze_count).result(timeout=120), gc.get_freeze_count())
+"""
+
+
 def test_a_worker_s_collector_leaves_its_fork_server_s_imports_alone():
     """What the fork server imported (the codecs, numpy, PIL: 28,000 objects; with torch, pyiqa, pytorch-msssim and
     piq when workers score, 380,000) is frozen before it forks a worker, so a worker's collections neither walk
     those objects nor copy their pages."""
-    import gc
-
-    from aigi_scd.weights.workers import process_pool
-
-    with process_pool(1, preload=("aigi_scd.bench.encode_worker",)) as pool:
-        frozen = pool.submit(gc.get_freeze_count).result(timeout=120)
-    assert frozen > 10_000, frozen
-    assert gc.get_freeze_count() == 0  # the command's own process is left as it was
+    done = subprocess.run([sys.executable, "-c", FROZEN_PROBE], capture_output=True, text=True, check=True)
+    worker, command = (int(n) for n in done.stdout.split()[-2:])
+    assert worker > 10_000, worker
+    assert command == 0  # the command's own process is left as it was
