@@ -27,6 +27,7 @@ through reading, encoding, decoding, scoring and the unit's tar at full size.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -87,9 +88,14 @@ class TreeMemory(threading.Thread):
     """Samples the memory of a process and all its descendants until stopped; keeps the peaks: of the summed RSS,
     of the summed PSS, and of one process of each role (main, fork server, worker, other), RSS and PSS."""
 
-    def __init__(self, pid: int, every: float = 0.1):
+    def __init__(self, pid: int, every: float = 0.1, pss_every: float | None = None):
+        """Every `every` seconds the tree's processes and their CPU times (cheap: /proc/PID/stat); every `pss_every`
+        (`every` unless given) their RSS and PSS, whose read walks a process's page tables: about 15 ms for one that
+        imported torch and pyiqa (benchmarks/compress_throughput.py says what that costs a timed run)."""
         super().__init__(daemon=True)
         self.root, self.every = psutil.Process(pid), every
+        self.pss_every = every if pss_every is None else pss_every
+        self.own_cpu = 0.0  # CPU seconds this sampling thread spent (what the measurement took from the machine)
         self.rss = self.pss = 0
         self.by_role: dict[str, int] = {}  # peak RSS of one process of each role
         self.pss_by_role: dict[str, int] = {}  # peak PSS of one process of each role
@@ -122,29 +128,35 @@ class TreeMemory(threading.Thread):
 
     def run(self) -> None:
         roles: dict[int, str] = {}
+        last_pss = -math.inf
         while not self.done.is_set():
             try:
                 processes = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
                 break
+            now = time.monotonic()
+            memory = now - last_pss >= self.pss_every - 1e-3
+            if memory:
+                last_pss = now
             rss = pss = 0
             for process in processes:
-                one_rss, one_pss = smaps_rollup(process.pid)
-                if not one_rss:
-                    continue
                 try:
                     times = process.cpu_times()
                     self.cpu_by_pid[process.pid] = times.user + times.system
                 except psutil.Error:
-                    pass
+                    continue
                 self.seen.add(process.pid)
                 if process.pid not in roles:
                     roles[process.pid] = self.role(process)
+                if not memory:
+                    continue
+                one_rss, one_pss = smaps_rollup(process.pid)
                 role = roles[process.pid]
                 rss, pss = rss + one_rss, pss + one_pss
                 self.by_role[role] = max(self.by_role.get(role, 0), one_rss)
                 self.pss_by_role[role] = max(self.pss_by_role.get(role, 0), one_pss)
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            self.own_cpu = time.thread_time()
             self.done.wait(self.every)
 
 

@@ -3,7 +3,7 @@ of the whole process tree, peak PSS of the tree, and whether both wrote the same
 
     python benchmarks/compress_throughput.py [--kodak ../shared/data/kodak] [--baseline-commit 1ee5040] \\
         [--codecs misc-offline,thumb-avif,avif,webp,jpeg] [--bpp 0.02,0.03,0.05] [--metrics offline] \\
-        [--count 24] [--passes 1] [--workers N] [--baseline PATH | --no-baseline]
+        [--count 24] [--passes 1] [--workers N] [--pss-every 1.0] [--baseline PATH | --no-baseline]
 
 Each run is the real command line (``aigi-scd compress --images KODAK --codecs ... --out OUT``) in a fresh process
 of this venv, with one code first on PYTHONPATH: this checkout, or a ``git worktree add`` of --baseline-commit (the
@@ -15,9 +15,15 @@ the timed runs alternate (baseline, this code; --passes times), so a burst of lo
 Measured per run: wall seconds; CPU seconds of the whole tree (user + system of the command and every process it
 started, each sampled every 0.2 s until it ends, so at most 0.2 s short per process; ``wait4``'s figure when that
 is larger: workers are not always reaped into the command's rusage); the peak
-of the tree's summed PSS (``/proc/PID/smaps_rollup``, every 0.2 s: shared pages split among the processes that
-share them), with each process role's peak (``bench_compress_memory.TreeMemory``); the load average before and
-after. Compared: the sha256 of every bitstream, and the status of every row, per (codec, target, image).
+of the tree's summed PSS (``/proc/PID/smaps_rollup``, every --pss-every seconds: shared pages split among the
+processes that share them), with each process role's peak (``bench_compress_memory.TreeMemory``); the CPU the
+sampling itself took; the load average before and after. Compared: the sha256 of every bitstream, and the status
+of every row, per (codec, target, image).
+
+A read of smaps_rollup walks the process's page tables: about 15 ms for a process that imported torch and pyiqa.
+Read every 0.2 s, the sampling took 18.6–21.8 s of CPU from a 90–140 s run of this code on the 2-core machine it
+timed (4.7–7.4 s reading PSS once a second), so PSS is read once a second by default: a worker's peak while it
+scores an image lasts longer than that.
 """
 
 from __future__ import annotations
@@ -82,7 +88,7 @@ def run(code: Path, folder: Path, out: Path, args, codecs: str, bpp: str, metric
     with open(log, "wb") as output:
         began = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=code)
-        monitor = TreeMemory(process.pid, every=0.2)
+        monitor = TreeMemory(process.pid, every=0.2, pss_every=args.pss_every)
         monitor.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - began
@@ -101,6 +107,7 @@ def run(code: Path, folder: Path, out: Path, args, codecs: str, bpp: str, metric
         "pss": monitor.pss,
         "by_role": monitor.pss_by_role,
         "processes": monitor.processes,
+        "sampling_cpu": monitor.own_cpu,
         "load": (load_before, os.getloadavg()[0]),
         "files": bitstreams(out),
     }
@@ -129,6 +136,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=24, help="the first N images of --kodak [all 24]")
     parser.add_argument("--passes", type=int, default=1, help="timed runs of each code, alternating [1]")
     parser.add_argument("--workers", type=int, default=None, help="compress --workers [its default: one per core]")
+    parser.add_argument(
+        "--pss-every", type=float, default=1.0, help="seconds between reads of the tree's PSS (CPU: every 0.2 s) [1.0]"
+    )
     parser.add_argument("--baseline-commit", default="1ee5040", help="the code before issue 22 [1ee5040]")
     parser.add_argument("--baseline", type=Path, default=None, help="an existing checkout of the baseline instead")
     parser.add_argument("--no-baseline", action="store_true")
@@ -159,6 +169,7 @@ def main() -> None:
                 print(
                     f"  {name:<10} pass {p + 1}: wall {m['seconds']:7.1f} s  CPU (tree) {m['cpu']:7.1f} s  "
                     f"peak PSS (tree) {m['pss'] / GB:.2f} GB  [{roles}]  {m['processes']} processes  "
+                    f"sampling CPU {m['sampling_cpu']:.1f} s  "
                     f"load {m['load'][0]:.2f} → {m['load'][1]:.2f}",
                     flush=True,
                 )
