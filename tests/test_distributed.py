@@ -122,12 +122,20 @@ def test_a_killed_rank_is_completed_by_one_process(one_process, build_args, tmp_
     out = tmp_path / "killed"
     launcher = torchrun(*build_args, "--workers", "1", "--out", out)
     deadline = time.monotonic() + 600
-    while not list((out / "data" / "tiny-sdxl").glob("*.stats.json")):
+    ranks = [None, None]
+    while None in ranks or not list((out / "data" / "tiny-sdxl").glob("*.stats.json")):
         assert launcher.poll() is None and time.monotonic() < deadline
+        ranks = [r or _rank_process(launcher, i) for i, r in enumerate(ranks)]
         time.sleep(0.05)
-    rank1 = _rank_process(launcher, 1)
-    assert rank1 is not None
-    os.kill(rank1.pid, signal.SIGKILL)
+    # Shards 0 and 1 take as long: both may be finished by now. Rank 0 is held while rank 1 dies, so it cannot also
+    # finish shard 2 before the launcher's SIGTERM (pending while it is stopped) reaches it (a CI run on a loaded
+    # machine once found all three shards written).
+    os.kill(ranks[0].pid, signal.SIGSTOP)
+    try:
+        os.kill(ranks[1].pid, signal.SIGKILL)
+        time.sleep(2)  # the launcher sees the death within its 0.1 s monitor interval and signals rank 0
+    finally:
+        os.kill(ranks[0].pid, signal.SIGCONT)
     launcher.communicate(timeout=300)  # returns once every process holding its output is gone: no orphan worker
     assert launcher.returncode != 0  # the launcher stops the run when a rank dies
     assert 0 < len(list((out / "data" / "tiny-sdxl").glob("*.stats.json"))) < 3
