@@ -95,7 +95,11 @@ def candidates() -> dict[str, dict[str, Metric]]:
             "pyiqa float32": lambda a, b: ssim_arch.ms_ssim(y(a), y(b), data_range=255),
             "pytorch-msssim": fast_metrics.ms_ssim_y,
         },
-        "gmsd": {"pyiqa": py("gmsd"), "piq": lambda a, b: piq.gmsd(a, b, data_range=1.0, reduction="none")},
+        "gmsd": {
+            "pyiqa": py("gmsd"),
+            "pyiqa, the original's side once per image": fast_metrics.gmsd,
+            "piq": lambda a, b: piq.gmsd(a, b, data_range=1.0, reduction="none"),
+        },
         "fsim": {
             "pyiqa": py("fsim"),
             "pyiqa, the original's side once per image": fast_metrics.fsim,

@@ -192,6 +192,36 @@ def test_vsi_is_piqs_exactly_with_the_originals_side_once(kodak_pairs):
     assert torch.equal(vsi(x, y), sys.modules["piq.vsi"].vsi(x, y, data_range=1.0, reduction="none"))
 
 
+def test_fsim_gmsd_and_the_separable_window_are_the_libraries_exactly_with_the_originals_side_once(kodak_pairs):
+    """bench/fast_metrics.py re-states pyiqa's FSIM and GMSD to compute the original's side once per original, and
+    applies SSIM's and MS-SSIM's Gaussian window as shifted multiply-adds instead of conv2d: the libraries' numbers,
+    bit for bit, for each reconstruction in turn (the original's side remembered) and for a batch of other sizes."""
+    import torch.nn.functional as F
+    from pyiqa.archs import fsim_arch, gmsd_arch
+    from pytorch_msssim.ssim import _fspecial_gauss_1d, gaussian_filter
+
+    from aigi_scd.bench.fast_metrics import fsim, gmsd, separable_blur
+
+    recs, refs = kodak_pairs
+    y = torch.from_numpy(np.asarray(refs[0], dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    for rec in [*recs[:2], recs[2].resize(refs[0].size), recs[0]]:
+        x = torch.from_numpy(np.asarray(rec, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+        assert torch.equal(fsim(x, y), fsim_arch.fsim(x, y))
+        assert torch.equal(gmsd(x, y), gmsd_arch.gmsd(x, y))
+    generator = torch.Generator().manual_seed(7)
+    x, y = (torch.rand(2, 3, 40, 52, generator=generator) for _ in range(2))
+    assert torch.equal(fsim(x, y), fsim_arch.fsim(x, y)) and torch.equal(gmsd(x, y), gmsd_arch.gmsd(x, y))
+    window = _fspecial_gauss_1d(11, 1.5)
+    for shape in ((1, 3, 512, 768), (2, 3, 33, 47), (1, 3, 9, 40)):  # the last: rows too few for the window
+        x = torch.rand(shape, generator=generator) * 255
+        assert torch.equal(separable_blur(x, window), gaussian_filter(x, window.repeat([3, 1, 1, 1])))  # MS-SSIM's
+    for shape in ((1, 1, 512, 768), (1, 1, 40, 52)):  # SSIM's Y plane: conv2d sums one channel of a small image
+        x = torch.rand(shape, generator=generator) * 255  # in another order (a float32 rounding apart)
+        two_pass = F.conv2d(F.conv2d(x, window.view(1, 1, -1, 1)), window.view(1, 1, 1, -1))
+        torch.testing.assert_close(separable_blur(x, window), two_pass, rtol=1e-6, atol=0)
+        assert shape[2] < 128 or torch.equal(separable_blur(x, window), two_pass)
+
+
 def test_remembered_results_are_never_served_for_other_pixels():
     """A remembered result comes back only for the same pixels: not for another tensor of the same shape, not for
     the same tensor once it has been changed in place (identity), and for an equal copy only where content counts."""

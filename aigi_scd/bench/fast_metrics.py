@@ -11,24 +11,28 @@ faster with the same values (``benchmarks/bench_metrics.py`` measures both, and 
 - ``ssim``: pyiqa's SSIM formula (Y channel, MATLAB's convention) on float32 instead of the float64 its module casts
   to, its 11×11 Gaussian window applied as two 11-tap passes (the window is their outer product), the original's
   side once per image: values within 1e-5 of pyiqa's, a ninth of the memory.
+- Both SSIMs apply their 1-D Gaussian as shifted multiply-adds in tap order (:func:`separable_blur`), not conv2d,
+  which takes one channel through im2col on the CPU: the same floats as pytorch-msssim's grouped conv2d.
 - ``vsi``: piq's VSI, 1.6–2.4 times faster than pyiqa's (float64) with values within 1e-6, re-stated step for step
   (:func:`vsi`: the same numbers) so that the original's side (saliency, colour planes, gradient) is computed once.
-- ``fsim``, ``nlpd``: the original's side of the metric (phase congruency, Laplacian pyramid) computed once per image
-  for all its reconstructions (:class:`RecentResults`) by the library's own code; FSIM's phase congruency re-stated
-  step for step (:func:`phase_congruency`: the same numbers) so that its filters' terms are computed once per size.
+- ``fsim``, ``gmsd``: pyiqa's, re-stated step for step (:func:`fsim`, :func:`gmsd`: the same numbers, bit for bit)
+  so that the original's side (FSIM: its downsampling, colour planes, phase congruency and gradient; GMSD: its
+  gradient magnitude) is computed once per image for all its reconstructions (:class:`RecentResults`); FSIM's phase
+  congruency re-stated too (:func:`phase_congruency`) so that its filters' terms are computed once per size.
+- ``nlpd``: the original's Laplacian pyramid computed once per image by pyiqa's own code.
 - Every metric that reads the Y channel (SSIM, GMSD, NLPD, PIQE) shares pyiqa's RGB→YIQ conversion of each tensor
   within one Scorer call (:func:`shared_colour_conversion`); pyiqa's input-range check is off (the Scorer makes
   every input from 8-bit pixels).
 
 Measured (``benchmarks/bench_metrics.py --count 6 --repeat 2``, one thread, seconds per megapixel, largest difference
-from pyiqa over 12 Kodak pairs, each original's tensor shared by its two pairs as compress shares it): ms_ssim 25.4
-→ 0.13 (pytorch-msssim's own call 0.22; 6.3e-4 from pyiqa's RGB MS-SSIM: pytorch-msssim averages channels after the
-product over scales, pyiqa before it), ms_ssim_y 5.3 → 0.17 (2.9e-5), ssim 4.4 → 0.12 (9.4e-6), vsi 0.36 → 0.22
-(1.5e-7), fsim 0.58 → 0.38 and nlpd 0.27 → 0.20 (equal values); fsim, after phase congruency's three cheaper
-steps, 0.52 → 0.32 (``--only fsim``, same values, piq's 0.55). psnr, gmsd and piqe stay pyiqa's: nothing measured
-faster with the same values (piq's GMSD differs by 6e-4; piq's FSIM is no faster than pyiqa's). Peak memory one
-call adds at 1024²: pyiqa's float64 SSIM and MS-SSIM 1.1–1.3 GB, the implementations here 100–170 MB; what is kept
-of an original between calls at 1024² is about 50 MB (MS-SSIM's five scales) and 12 MB (SSIM).
+from pyiqa over 12 Kodak pairs, each original's tensor shared by its two pairs as compress shares it; the last run,
+with the window's passes as multiply-adds and FSIM and GMSD re-stated): ms_ssim 18.57 → 0.08 (pytorch-msssim's own
+call 0.12; 6.3e-4 from pyiqa's RGB MS-SSIM: pytorch-msssim averages channels after the product over scales, pyiqa
+before it), ms_ssim_y 4.30 → 0.15 (2.9e-5), ssim 3.22 → 0.04 (9.4e-6), vsi 0.22 → 0.11 (1.5e-7), fsim 0.32 → 0.15,
+gmsd 0.05 → 0.03 and nlpd 0.15 → 0.13 (equal values; piq's FSIM 0.34, piq's GMSD 0.06 and 6e-4 apart). psnr and
+piqe stay pyiqa's: nothing measured faster with the same values. Peak memory one call adds at 1024²: pyiqa's float64
+SSIM and MS-SSIM 1.1–1.3 GB, the implementations here 100–170 MB; what is kept of an original between calls at 1024² is
+about 50 MB (MS-SSIM's five scales) and 12 MB (SSIM).
 
 Inputs are what :func:`aigi_scd.iqa.pixels_to_tensor` makes: float tensors (N, 3, H, W) in [0, 1].
 """
@@ -38,7 +42,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from aigi_scd.bench.recent_results import RecentResults, _patched, _patched_with
+from aigi_scd.bench.recent_results import RecentResults, _patched
 
 # The smallest side pytorch-msssim's five-scale MS-SSIM accepts: (11 - 1) * 2**4, exclusive.
 MS_SSIM_MIN_SIDE = 161
@@ -47,6 +51,26 @@ MS_SSIM_MIN_SIDE = 161
 def _eight_bit(x):
     """[0, 1] floats of 8-bit images → the 0–255 values CompressAI's evaluation scores (exact: x·255 rounded)."""
     return (x * 255).clamp(0, 255).round()
+
+
+def separable_blur(x, taps):
+    """A 'valid' correlation of each channel of (N, C, H, W) `x` with the 1-D `taps` down the rows, then along them:
+    what ``conv2d`` with the taps as a (k, 1) and then a (1, k) kernel computes (pyiqa's SSIM window as two passes;
+    pytorch-msssim's ``gaussian_filter``), as one shifted multiply-add per tap, in tap order: on the CPU, conv2d
+    takes one channel through im2col, several times slower. The sums are the same floats as pytorch-msssim's grouped conv2d on RGB at
+    every size tested, and as conv2d's passes on one channel from about 128 pixels a side; below that conv2d sums
+    in another order, a float32 rounding apart (tests/test_metrics.py). A side shorter than the taps is left
+    unfiltered, as pytorch-msssim does."""
+    weights = [float(t) for t in taps.flatten()]
+    for axis in (-2, -1):
+        length = x.shape[axis] - len(weights) + 1
+        if length < 1:
+            continue
+        out = x.narrow(axis, 0, length) * weights[0]
+        for k, weight in enumerate(weights[1:], start=1):
+            out.add_(x.narrow(axis, k, length), alpha=weight)
+        x = out
+    return x
 
 
 SSIM_CONSTANTS = ((0.01 * 255) ** 2, (0.03 * 255) ** 2)  # C1, C2 of both libraries for 8-bit values
@@ -81,13 +105,13 @@ def _ms_ssim_reference_side(ref):
     """What pytorch-msssim's MS-SSIM computes of the original alone, at each of its scales: the image (8-bit values,
     then halved by 2×2 averages), its local means and variances (11-tap Gaussian, σ 1.5, 'valid')."""
     import torch.nn.functional as F
-    from pytorch_msssim.ssim import _fspecial_gauss_1d, gaussian_filter
+    from pytorch_msssim.ssim import _fspecial_gauss_1d
 
     y = _eight_bit(ref)
-    win = _fspecial_gauss_1d(11, 1.5).repeat([y.shape[1], 1, 1, 1]).to(y.device, dtype=y.dtype)
+    win = _fspecial_gauss_1d(11, 1.5).to(y.device, dtype=y.dtype)
     scales = []
     for i in range(len(MS_SSIM_WEIGHTS)):
-        scales.append(_local_statistics(y, functools.partial(gaussian_filter, win=win)))
+        scales.append(_local_statistics(y, functools.partial(separable_blur, taps=win)))
         if i < len(MS_SSIM_WEIGHTS) - 1:
             y = F.avg_pool2d(y, kernel_size=2, padding=[s % 2 for s in y.shape[2:]])
     return win, scales
@@ -100,10 +124,9 @@ def ms_ssim_rgb(rec, ref):
     original tensor (:data:`MS_SSIM_REFERENCE_SIDE`); tests/test_metrics.py checks it against the library's call."""
     import torch
     import torch.nn.functional as F
-    from pytorch_msssim.ssim import gaussian_filter
 
     win, scales = MS_SSIM_REFERENCE_SIDE(ref)
-    blur = functools.partial(gaussian_filter, win=win)
+    blur = functools.partial(separable_blur, taps=win)
     x = _eight_bit(rec)
     mcs = []
     for i, reference in enumerate(scales):
@@ -141,9 +164,7 @@ def _gaussian_taps(like):
 
 def _blur(x, taps):
     """pyiqa's ``filter2(x, window, 'valid')`` for its Gaussian window, as two 11-tap passes (a fifth of the work)."""
-    import torch.nn.functional as F
-
-    return F.conv2d(F.conv2d(x, taps.view(1, 1, -1, 1)), taps.view(1, 1, 1, -1))
+    return separable_blur(x, taps)
 
 
 def _ssim_reference_side(ref):
@@ -163,7 +184,6 @@ def ssim_y(rec, ref):
     return ssim_map.mean([1, 2, 3])
 
 
-_MEMO: dict[str, RecentResults] = {}
 # SSIM's side of the original, once per original tensor (the Scorer passes the same one for each reconstruction).
 REFERENCE_SIDE = RecentResults(_ssim_reference_side, size=1, by="identity")
 MS_SSIM_REFERENCE_SIDE = RecentResults(_ms_ssim_reference_side, size=1, by="identity")
@@ -274,14 +294,78 @@ def phase_congruency(
     return (energy_all / an_all).unsqueeze(1)
 
 
-def fsim(rec, ref):
-    """pyiqa's FSIM (chromatic, its defaults), with the original's phase congruency computed once per image and the
-    log-Gabor filters' terms once per image size (they depend on nothing else): pyiqa's numbers, about half the
-    time."""
+def _fsim_side(x, scales: int = 4, orientations: int = 4):
+    """What pyiqa's FSIM (chromatic, its defaults) computes of one RGB image alone, with pyiqa's operations in
+    pyiqa's order: the image as 0–255 values averaged down to about 256 pixels a side, its I and Q planes, the phase
+    congruency of its Y plane (:func:`phase_congruency`) and that plane's gradient magnitude (Scharr)."""
+    import torch
     from pyiqa.archs import fsim_arch
 
-    with _patched_with(fsim_arch, "_phase_congruency", phase_congruency, _MEMO):
-        return fsim_arch.fsim(rec, ref)
+    x = x / 1.0 * 255  # pyiqa: x / float(1.0) * 255
+    kernel_size = max(1, round(min(x.shape[-2:]) / 256))
+    x = torch.nn.functional.avg_pool2d(x, kernel_size)
+    yiq = fsim_arch.rgb2yiq(x)
+    lum = yiq[:, :1]
+    pc = phase_congruency(lum, scales=scales, orientations=orientations)
+    scharr_filter = torch.tensor([[[-3.0, 0.0, 3.0], [-10.0, 0.0, 10.0], [-3.0, 0.0, 3.0]]]) / 16
+    kernels = torch.stack([scharr_filter, scharr_filter.transpose(-1, -2)])
+    return yiq[:, 1:2], yiq[:, 2:], pc, fsim_arch.gradient_map(lum, kernels)
+
+
+FSIM_REFERENCE_SIDE = RecentResults(_fsim_side, size=1, by="identity")  # the original's, once per original tensor
+
+
+def fsim(rec, ref):
+    """pyiqa's FSIM (``fsim_arch.fsim`` with its defaults: chromatic, 4 scales, 4 orientations) step for step (the
+    same numbers: tests/test_metrics.py asserts equality), with the original's side (:func:`_fsim_side`: its
+    downsampling, colour planes, phase congruency and gradient) computed once per original tensor and the log-Gabor
+    filters' terms once per image size."""
+    import torch
+    from pyiqa.archs import fsim_arch
+
+    i_x, q_x, pc_x, grad_map_x = _fsim_side(rec)
+    i_y, q_y, pc_y, grad_map_y = FSIM_REFERENCE_SIDE(ref)
+    t1, t2, t3, t4, lmbda = 0.85, 160, 200, 200, 0.03  # pyiqa's constants (the paper's)
+    pc = fsim_arch.similarity_map(pc_x, pc_y, t1)
+    gm = fsim_arch.similarity_map(grad_map_x, grad_map_y, t2)
+    pc_max = torch.where(pc_x > pc_y, pc_x, pc_y)
+    score = gm * pc * pc_max
+    s_i = fsim_arch.similarity_map(i_x, i_y, t3)
+    s_q = fsim_arch.similarity_map(q_x, q_y, t4)
+    score = score * torch.abs(s_i * s_q) ** lmbda
+    return score.sum(dim=[1, 2, 3]) / pc_max.sum(dim=[1, 2, 3])
+
+
+def _gmsd_side(x):
+    """What pyiqa's GMSD (Y channel, its defaults) computes of one RGB image alone, with pyiqa's operations in pyiqa's
+    order: the Y plane as 8-bit values, averaged down by 2×2, and its gradient magnitude (Prewitt)."""
+    import torch
+    import torch.nn.functional as F
+    from pyiqa.utils.color_util import to_y_channel
+
+    x = to_y_channel(x, 255)
+    dx = (torch.Tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]]) / 3.0).unsqueeze(0).unsqueeze(0).repeat(1, 1, 1, 1).to(x)
+    dy = (torch.Tensor([[1, 1, 1], [0, 0, 0], [-1, -1, -1]]) / 3.0).unsqueeze(0).unsqueeze(0).repeat(1, 1, 1, 1).to(x)
+    average = torch.ones(1, 1, 2, 2).to(x) / 4.0
+    pooled = F.conv2d(x, average, stride=2, padding=0, groups=1)
+    ix = F.conv2d(pooled, dx, stride=1, padding=1, groups=1)
+    iy = F.conv2d(pooled, dy, stride=1, padding=1, groups=1)
+    return torch.sqrt(ix**2 + iy**2 + 1e-12)
+
+
+GMSD_REFERENCE_SIDE = RecentResults(_gmsd_side, size=1, by="identity")  # the original's, once per original tensor
+
+
+def gmsd(rec, ref, t: float = 170):
+    """pyiqa's GMSD (``gmsd_arch.gmsd`` with its defaults: Y channel, T = 170) step for step (the same numbers:
+    tests/test_metrics.py asserts equality), the original's gradient magnitude (:func:`_gmsd_side`) computed once
+    per original tensor."""
+    import torch
+
+    gradient_map1 = _gmsd_side(rec)
+    gradient_map2 = GMSD_REFERENCE_SIDE(ref)
+    quality_map = (2 * gradient_map1 * gradient_map2 + t) / (gradient_map1**2 + gradient_map2**2 + t)
+    return torch.std(quality_map.view(quality_map.shape[0], -1), dim=1)
 
 
 # piq's VSI defaults: saliency (SDSP), gradient and colour constants
@@ -359,4 +443,5 @@ FAST: dict[str, tuple[Callable, int]] = {
     "ssim": (ssim_y, 1),
     "vsi": (vsi, 1),
     "fsim": (fsim, 1),
+    "gmsd": (gmsd, 1),
 }
