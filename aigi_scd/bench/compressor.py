@@ -10,6 +10,7 @@ kill loses only the images in flight (``bench/journal.py``), and a rerun says ho
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ class Compressor:
         self.to_score_pixels = 0
         self.images = None  # the progress bar of finished images (one per image, codec and target)
         self.groups = GroupTimes(work_groups)  # which codecs share an image's work, and what each group takes
-        self.help_start = False  # the pool was started by this run: the main process encodes one image beside it
+        self.help_start = False  # the pool was started by this run: this process encodes its first image
 
     def _bar(self, **kwargs):
         from tqdm.auto import tqdm
@@ -325,25 +326,35 @@ class Compressor:
         self._drain()
 
     def _pooled_task(self, opens: list[OpenUnit], index: int, item: Item) -> Task:
-        """A task for the pool: the image through every codec and target of `opens`. While no task of the pool this
-        run started has finished yet, the one image that would wait longest (the pool's queue full to one below
-        its limit) is encoded here instead and only scored by a worker, beside the workers' first images. (The
-        first ``submit`` itself waits while the fork server imports what the workers need: starting the pool from
-        a thread so that this process encodes during those imports measured no faster, see docs/architecture.md.)"""
+        """A task for the pool: the image through every codec and target of `opens`. The first image of a run that
+        started the pool is encoded by a thread of this process instead (and scored by a worker), while this thread
+        goes on to the pool's first ``submit``, which waits until the fork server has imported what the workers need
+        (torch and pyiqa: 4–6 s at one core, during which the other core had nothing to do)."""
         jobs = [(o.unit.codec.spec, o.unit.target) for o in opens]
-        if self.help_start and any(future.done() for future in self.inflight):
-            self.help_start = False  # the workers are up
-        if not self.help_start or len(self.inflight) < self.limit - 1:  # the pool still has room: it takes this one
+        if not self.help_start:
             args = (jobs, item.key, item.data, item.prompt, self.score_spec)
             return Task(opens, index, item, self.pool.submit(encode_worker.encode_image, *args))
         self.help_start = False  # once
-        results = encode_worker.encode_image(jobs, item.key, item.data, item.prompt)
-        work = (
-            results
-            if self.score_spec is None
-            else self.pool.submit(encode_worker.score_results, self.score_spec, item.data, results)
-        )
+        work: Future = Future()
+
+        def encode_here() -> None:
+            if not work.set_running_or_notify_cancel():
+                return
+            try:
+                work.set_result(self._encode_here(jobs, item))
+            except BaseException as exc:  # the run's own error (a codec whose models cannot load): raised where taken
+                work.set_exception(exc)
+
+        # A daemon: an interrupted run does not wait for the image it loses anyway.
+        threading.Thread(target=encode_here, name="first-image", daemon=True).start()
         return Task(opens, index, item, work)
+
+    def _encode_here(self, jobs: list[tuple[str, float]], item: Item) -> list[dict[str, Any]]:
+        """The first image, encoded in this process beside the pool's start, then scored by a worker."""
+        results = encode_worker.encode_image(jobs, item.key, item.data, item.prompt)
+        if self.score_spec is None:
+            return results
+        return self.pool.submit(encode_worker.score_results, self.score_spec, item.data, results).result()
 
     def _rescore(self, opened: OpenUnit) -> None:
         """Add missing metrics (and the semantic-fidelity columns) to a finished unit from its stored files (no
