@@ -28,8 +28,9 @@ Measured (``benchmarks/bench_metrics.py --count 6 --repeat 2``, one thread, seco
 from pyiqa over 12 Kodak pairs, each original's tensor shared by its two pairs as compress shares it; the last run,
 with the window's passes as multiply-adds and FSIM and GMSD re-stated): ms_ssim 18.57 → 0.08 (pytorch-msssim's own
 call 0.12; 6.3e-4 from pyiqa's RGB MS-SSIM: pytorch-msssim averages channels after the product over scales, pyiqa
-before it), ms_ssim_y 4.30 → 0.15 (2.9e-5), ssim 3.22 → 0.04 (9.4e-6), vsi 0.22 → 0.11 (1.5e-7), fsim 0.32 → 0.15,
-gmsd 0.05 → 0.03 and nlpd 0.15 → 0.13 (equal values; piq's FSIM 0.34, piq's GMSD 0.06 and 6e-4 apart). psnr and
+before it), ms_ssim_y 4.30 → 0.15 (2.9e-5), ssim 3.22 → 0.04 (9.4e-6), vsi 0.22 → 0.11 (1.5e-7), fsim 0.32 → 0.15
+(0.33 → 0.14 with phase congruency's sums in place, ``--only fsim``), gmsd 0.05 → 0.03 and nlpd 0.15 → 0.13 (equal
+values; piq's FSIM 0.31–0.34, piq's GMSD 0.06 and 6e-4 apart). psnr and
 piqe stay pyiqa's: nothing measured faster with the same values. Peak memory one call adds at 1024²: pyiqa's float64
 SSIM and MS-SSIM 1.1–1.3 GB, the implementations here 100–170 MB; what is kept of an original between calls at 1024² is
 about 50 MB (MS-SSIM's five scales) and 12 MB (SSIM).
@@ -57,10 +58,10 @@ def separable_blur(x, taps):
     """A 'valid' correlation of each channel of (N, C, H, W) `x` with the 1-D `taps` down the rows, then along them:
     what ``conv2d`` with the taps as a (k, 1) and then a (1, k) kernel computes (pyiqa's SSIM window as two passes;
     pytorch-msssim's ``gaussian_filter``), as one shifted multiply-add per tap, in tap order: on the CPU, conv2d
-    takes one channel through im2col, several times slower. The sums are the same floats as pytorch-msssim's grouped conv2d on RGB at
-    every size tested, and as conv2d's passes on one channel from about 128 pixels a side; below that conv2d sums
-    in another order, a float32 rounding apart (tests/test_metrics.py). A side shorter than the taps is left
-    unfiltered, as pytorch-msssim does."""
+    takes one channel through im2col, several times slower. The sums are the same floats as pytorch-msssim's grouped
+    conv2d on RGB at every size tested, and as conv2d's passes on one channel from about 128 pixels a side; below
+    that conv2d sums in another order, a float32 rounding apart (tests/test_metrics.py). A side shorter than the
+    taps is left unfiltered, as pytorch-msssim does."""
     weights = [float(t) for t in taps.flatten()]
     for axis in (-2, -1):
         length = x.shape[axis] - len(weights) + 1
@@ -259,7 +260,9 @@ def phase_congruency(
     cost less and give the same floats: each amplitude as ``sqrt(even * even + odd * odd)`` (pyiqa sums the squares
     over a last axis of two, one addition either way, but its reduction costs three times more), the smallest
     scale's amplitudes taken from those instead of computed again, and the median of their squares (an element of
-    the array, whichever algorithm selects it) by NumPy's partition on the CPU, ten times faster than torch's."""
+    the array, whichever algorithm selects it) by NumPy's partition on the CPU, ten times faster than torch's. The
+    amplitudes' and the energy's sums are taken in place, into their first term's buffer (the same additions, four
+    fewer full-size temporaries)."""
     import math
 
     import torch
@@ -271,13 +274,14 @@ def phase_congruency(
     even_odd = torch.view_as_real(torch.fft.ifft2(imagefft * filters)).view(n, orientations, scales, h, w, 2)
     even = even_odd[..., 0]
     odd = even_odd[..., 1]
-    an = torch.sqrt(even * even + odd * odd)  # amplitude of each filter's response
+    an = (even * even).add_(odd * odd).sqrt_()  # amplitude of each filter's response
     sum_e = even.sum(dim=2, keepdims=True)
     sum_o = odd.sum(dim=2, keepdims=True)
     x_energy = torch.sqrt(sum_e**2 + sum_o**2) + eps_x
     mean_e = sum_e / x_energy
     mean_o = sum_o / x_energy
-    energy = (even * mean_e + odd * mean_o - torch.abs(even * mean_o - odd * mean_e)).sum(dim=2, keepdim=True)
+    # pyiqa's (even·mean_e + odd·mean_o − |even·mean_o − odd·mean_e|), each sum into its first term's buffer
+    energy = (even * mean_e).add_(odd * mean_o).sub_((even * mean_o).sub_(odd * mean_e).abs_()).sum(dim=2, keepdim=True)
     # the noise: from the median squared response at the smallest scale, over the mean squared filter there
     median_e2n = _lower_median(an[:, :, :1].reshape(n, orientations, 1, 1, h * w) ** 2)
     mean_e2n = -median_e2n / math.log(0.5)
