@@ -151,7 +151,7 @@ def test_fsims_phase_congruency_is_pyiqas_exactly_with_its_filter_terms_once_per
     the same numbers, bit for bit, for every size and batch, the remembered terms never served to another size."""
     from pyiqa.archs import fsim_arch
 
-    from aigi_scd.bench.fast_metrics import phase_congruency
+    from aigi_scd.bench.pyiqa_restated import phase_congruency
 
     generator = torch.Generator().manual_seed(3)
     for shape in ((1, 1, 96, 128), (2, 1, 40, 56), (1, 1, 33, 47), (1, 1, 96, 128)):
@@ -161,7 +161,7 @@ def test_fsims_phase_congruency_is_pyiqas_exactly_with_its_filter_terms_once_per
 
 
 def test_the_median_phase_congruency_takes_is_torchs_lower_median_nan_and_all():
-    from aigi_scd.bench.fast_metrics import _lower_median
+    from aigi_scd.bench.pyiqa_restated import _lower_median
 
     generator = torch.Generator().manual_seed(5)
     for length in (1, 2, 7, 10, 4096):  # odd and even counts: torch takes the lower of the two middle values
@@ -200,7 +200,8 @@ def test_fsim_gmsd_and_the_separable_window_are_the_libraries_exactly_with_the_o
     from pyiqa.archs import fsim_arch, gmsd_arch
     from pytorch_msssim.ssim import _fspecial_gauss_1d, gaussian_filter
 
-    from aigi_scd.bench.fast_metrics import fsim, gmsd, separable_blur
+    from aigi_scd.bench.fast_metrics import separable_blur
+    from aigi_scd.bench.pyiqa_restated import fsim, gmsd
 
     recs, refs = kodak_pairs
     y = torch.from_numpy(np.asarray(refs[0], dtype=np.float32) / 255).permute(2, 0, 1)[None]

@@ -10,7 +10,6 @@ kill loses only the images in flight (``bench/journal.py``), and a rerun says ho
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from aigi_scd.bench.work_groups import GroupTimes
 from aigi_scd.dataset.files import read_json
 from aigi_scd.dataset.shards import iter_samples
 from aigi_scd.weights.ranks import Ranks, wait_until
-from aigi_scd.weights.workers import let_go, process_pool
+from aigi_scd.weights.workers import in_daemon_thread, let_go, process_pool
 
 WORKER_PRELOAD = ("aigi_scd.bench.encode_worker",)  # what the fork server imports once for every worker
 SCORING_PRELOAD = ("pyiqa", "pytorch_msssim", "piq")  # and, when the workers score, the metrics' libraries
@@ -335,19 +334,7 @@ class Compressor:
             args = (jobs, item.key, item.data, item.prompt, self.score_spec)
             return Task(opens, index, item, self.pool.submit(encode_worker.encode_image, *args))
         self.help_start = False  # once
-        work: Future = Future()
-
-        def encode_here() -> None:
-            if not work.set_running_or_notify_cancel():
-                return
-            try:
-                work.set_result(self._encode_here(jobs, item))
-            except BaseException as exc:  # the run's own error (a codec whose models cannot load): raised where taken
-                work.set_exception(exc)
-
-        # A daemon: an interrupted run does not wait for the image it loses anyway.
-        threading.Thread(target=encode_here, name="first-image", daemon=True).start()
-        return Task(opens, index, item, work)
+        return Task(opens, index, item, in_daemon_thread(self._encode_here, jobs, item, name="first-image"))
 
     def _encode_here(self, jobs: list[tuple[str, float]], item: Item) -> list[dict[str, Any]]:
         """The first image, encoded in this process beside the pool's start, then scored by a worker."""

@@ -93,3 +93,20 @@ def let_go(futures: Iterable[Future]) -> int:
             condition.release()
             released += 1
     return released
+
+
+def in_daemon_thread(function: Callable[..., Any], *args: Any, name: str = "helper") -> Future:
+    """`function(*args)` run in a new daemon thread of this process, its result (or error) in the Future returned: work
+    beside a pool's start that an interrupted command does not wait for (its result is lost with the rest in flight)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # raised where the result is taken
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
