@@ -17,17 +17,17 @@ image, codec and target).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
-from bench_compress_memory import baseline_checkout
+from bench_compress_memory import TreeMemory, baseline_checkout
 from compress_throughput import CHILD, KODAK, REPO
 
 
@@ -39,27 +39,19 @@ def trial(code: Path, args, out: Path) -> tuple[float, int]:
     env = {**os.environ, "PYTHONPATH": str(code)}
     process = subprocess.Popen(command, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)  # fmt: skip
-    began, cpu = time.perf_counter(), {}
-    root = psutil.Process(process.pid)
-    while time.perf_counter() - began < args.seconds and process.poll() is None:
-        time.sleep(0.25)
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            break
-        for member in tree:
-            try:
-                times = member.cpu_times()
-                cpu[member.pid] = times.user + times.system
-            except psutil.Error:
-                pass
+    monitor = TreeMemory(process.pid, every=0.25, pss_every=math.inf)  # CPU times only (PSS once, at the start)
+    monitor.start()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=args.seconds)
+    monitor.done.set()
+    monitor.join()
     parts = len(list((out / "compressed").glob("*/*.partial/*.part")))
     finished = process.poll() is not None
     os.killpg(process.pid, signal.SIGKILL)  # the pool's fork server and workers too
     process.wait()
     if finished:
         sys.exit(f"compress ended within {args.seconds} s: give fewer --seconds")
-    return sum(cpu.values()), parts
+    return monitor.cpu, parts
 
 
 def main() -> None:

@@ -193,8 +193,9 @@ def test_vsi_is_piqs_exactly_with_the_originals_side_once(kodak_pairs):
 
 
 def test_fsim_gmsd_and_the_separable_window_are_the_libraries_exactly_with_the_originals_side_once(kodak_pairs):
-    """bench/fast_metrics.py re-states pyiqa's FSIM and GMSD to compute the original's side once per original, and
-    applies SSIM's and MS-SSIM's Gaussian window as shifted multiply-adds instead of conv2d: the libraries' numbers,
+    """bench/pyiqa_restated.py re-states pyiqa's FSIM and GMSD to compute the original's side once per original, and
+    bench/fast_metrics.py applies SSIM's and MS-SSIM's Gaussian window as shifted multiply-adds instead of conv2d: the
+    libraries' numbers,
     bit for bit, for each reconstruction in turn (the original's side remembered) and for a batch of other sizes."""
     import torch.nn.functional as F
     from pyiqa.archs import fsim_arch, gmsd_arch

@@ -164,16 +164,11 @@ def _gaussian_taps(like):
     return fspecial(11, 1.5, 1)[0, 0].sum(1).to(like)
 
 
-def _blur(x, taps):
-    """pyiqa's ``filter2(x, window, 'valid')`` for its Gaussian window, as two 11-tap passes (a fifth of the work)."""
-    return separable_blur(x, taps)
-
-
 def _ssim_reference_side(ref):
     """What SSIM computes of the original alone: the 11 taps, its Y channel, local means and variances."""
     y = y_channel(ref)
     taps = _gaussian_taps(y)
-    return taps, _local_statistics(y, functools.partial(_blur, taps=taps))
+    return taps, _local_statistics(y, functools.partial(separable_blur, taps=taps))
 
 
 def ssim_y(rec, ref):
@@ -181,7 +176,7 @@ def ssim_y(rec, ref):
     borders, negative contrast-structure terms clipped at 0, no downsampling), in float32 with the window applied as
     two 11-tap passes, and the original's side computed once per original tensor (:data:`REFERENCE_SIDE`)."""
     taps, reference = REFERENCE_SIDE(ref)
-    blur = functools.partial(_blur, taps=taps)
+    blur = functools.partial(separable_blur, taps=taps)
     _, ssim_map = _ssim_maps(y_channel(rec), reference, blur, *SSIM_CONSTANTS, clip_cs=True)
     return ssim_map.mean([1, 2, 3])
 

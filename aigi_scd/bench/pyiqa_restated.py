@@ -157,12 +157,11 @@ def _gmsd_side(x):
     from pyiqa.utils.color_util import to_y_channel
 
     x = to_y_channel(x, 255)
-    dx = (torch.Tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]]) / 3.0).unsqueeze(0).unsqueeze(0).repeat(1, 1, 1, 1).to(x)
-    dy = (torch.Tensor([[1, 1, 1], [0, 0, 0], [-1, -1, -1]]) / 3.0).unsqueeze(0).unsqueeze(0).repeat(1, 1, 1, 1).to(x)
-    average = torch.ones(1, 1, 2, 2).to(x) / 4.0
-    pooled = F.conv2d(x, average, stride=2, padding=0, groups=1)
-    ix = F.conv2d(pooled, dx, stride=1, padding=1, groups=1)
-    iy = F.conv2d(pooled, dy, stride=1, padding=1, groups=1)
+    dx = (torch.Tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]]) / 3.0).view(1, 1, 3, 3).to(x)  # Prewitt, as pyiqa's
+    dy = (torch.Tensor([[1, 1, 1], [0, 0, 0], [-1, -1, -1]]) / 3.0).view(1, 1, 3, 3).to(x)
+    pooled = F.conv2d(x, torch.ones(1, 1, 2, 2).to(x) / 4.0, stride=2)
+    ix = F.conv2d(pooled, dx, padding=1)
+    iy = F.conv2d(pooled, dy, padding=1)
     return torch.sqrt(ix**2 + iy**2 + 1e-12)
 
 
